@@ -1,0 +1,45 @@
+# Two entry points for a fresh Debian/Ubuntu machine: `make demo` and `make test`.
+# Each installs what it needs (system packages, then the venv) by itself.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+# GStreamer RTSP server for the camera simulator (runs under Debian's own python3), ffmpeg tools.
+SYSTEM_PACKAGES := python3 python3-venv python3-gi gir1.2-gst-rtsp-server-1.0 \
+	gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad \
+	gstreamer1.0-libav ffmpeg
+PORT ?= 8000
+
+.PHONY: demo test lint bench-ingest system-deps venv clean
+
+system-deps: $(VENV)/.system-deps
+$(VENV)/.system-deps:
+	@if ! dpkg -s $(SYSTEM_PACKAGES) >/dev/null 2>&1; then \
+		$(SUDO) apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends $(SYSTEM_PACKAGES); \
+	fi
+	@mkdir -p $(VENV) && touch $@
+
+venv: $(VENV)/.installed
+$(VENV)/.installed: pyproject.toml | $(VENV)/.system-deps
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e '.[dev]'
+	# ONVIF device stand-in for the simulator; --no-deps because it declares the GUI OpenCV.
+	$(VENV)/bin/pip install -q --no-deps 'ipycam==1.3.0'
+	touch $@
+
+demo: system-deps venv
+	$(VENV)/bin/bkhub demo --port $(PORT)
+
+lint: venv
+	$(VENV)/bin/ruff check .
+
+test: system-deps venv lint
+	$(VENV)/bin/pytest -q
+
+bench-ingest: system-deps venv
+	$(PY) bench/ingest.py 24
+
+clean:
+	rm -rf $(VENV) data .pytest_cache
