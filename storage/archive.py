@@ -1,0 +1,160 @@
+"""Moves finished segments from the spool into the object store, indexed in the database.
+
+Order of durable steps for each segment: sidecar in the spool -> database row (spooled) ->
+object uploaded -> row marked stored -> spool copy removed. Each step is idempotent, so after a
+crash or an object-store outage the archive simply carries on from what the disk and the
+database say, and every segment ends up in the store exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from datetime import UTC, datetime
+from typing import Final
+
+from storage.db import repository as repo
+from storage.db.database import Database
+from storage.db.models import Segment, SegmentStatus
+from storage.objectstore import ObjectStore, ObjectStoreError
+from storage.spool import SegmentMeta, Spool
+
+log = logging.getLogger(__name__)
+
+_RETRY_INITIAL_S: Final = 1.0
+_RETRY_MAX_S: Final = 60.0
+_IDLE_RESCAN_S: Final = 30.0  # pick up anything a failed step left, even without a new segment
+
+
+def _row(meta: SegmentMeta, now: datetime) -> Segment:
+    return Segment(
+        camera_id=meta.camera_id,
+        start_at=meta.start_at,
+        end_at=meta.end_at,
+        bytes=meta.bytes,
+        sha256=meta.sha256,
+        object_key=meta.object_key,
+        status=SegmentStatus.SPOOLED,
+        recovered=meta.recovered,
+        codec=meta.codec,
+        width=meta.width,
+        height=meta.height,
+        created_at=now,
+    )
+
+
+class SegmentArchive:
+    def __init__(self, db: Database, spool: Spool, store: ObjectStore) -> None:
+        self._db = db
+        self._spool = spool
+        self._store = store
+        self._incoming: deque[SegmentMeta] = deque()
+        self._kick = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.damaged_parts = 0
+        self.uploaded = 0
+        self.failing_since: datetime | None = None  # set while the object store refuses uploads
+
+    async def start(self) -> None:
+        """Recover what a crash left in the spool, then start uploading. Call before recorders."""
+        self._loop = asyncio.get_running_loop()
+        await self._store.start()
+        recovered, damaged = await asyncio.to_thread(self._spool.recover_parts)
+        self.damaged_parts = len(damaged)
+        for meta in await asyncio.to_thread(self._spool.ready_segments):
+            self._incoming.append(meta)
+        if recovered:
+            log.warning("recovered %d interrupted segment(s) from the spool", len(recovered))
+        self._task = asyncio.create_task(self._run(), name="archive:uploader")
+        self._kick.set()
+
+    async def stop(self) -> None:
+        """Index what is queued; uploads not done yet stay in the spool for the next start."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        await self._index_incoming()
+
+    def segment_finished(self, meta: SegmentMeta) -> None:
+        """Thread-safe: a recorder hands over a finished segment."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return  # the sidecar is on disk; the next start indexes it
+        loop.call_soon_threadsafe(self._accept, meta)
+
+    def _accept(self, meta: SegmentMeta) -> None:
+        self._incoming.append(meta)
+        self._kick.set()
+
+    async def _run(self) -> None:
+        delay = _RETRY_INITIAL_S
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._kick.wait(), _IDLE_RESCAN_S)
+            self._kick.clear()
+            try:
+                await self._index_incoming()
+                await self._upload_pending()
+            except ObjectStoreError as exc:
+                if self.failing_since is None:
+                    self.failing_since = datetime.now(UTC)
+                    log.warning("object store unavailable, segments stay spooled: %s", exc)
+                else:
+                    log.debug("object store still unavailable: %s", exc)
+                await asyncio.sleep(delay)
+                delay = min(_RETRY_MAX_S, delay * 2)
+                self._kick.set()
+                continue
+            except Exception:
+                log.exception("archive step failed; retrying")
+                await asyncio.sleep(delay)
+                delay = min(_RETRY_MAX_S, delay * 2)
+                self._kick.set()
+                continue
+            if self.failing_since is not None:
+                log.warning("object store reachable again")
+                self.failing_since = None
+            delay = _RETRY_INITIAL_S
+
+    async def _index_incoming(self) -> None:
+        while self._incoming:
+            meta = self._incoming[0]
+            async with self._db.session() as session:
+                await repo.add_segment(session, _row(meta, datetime.now(UTC)))
+            self._incoming.popleft()
+
+    async def _upload_pending(self) -> None:
+        while True:
+            async with self._db.session() as session:
+                batch = await repo.pending_segments(session, limit=50)
+            if not batch:
+                return
+            for segment in batch:
+                await self._upload(segment)
+
+    async def _upload(self, segment: Segment) -> None:
+        path = self._spool.ready_path(segment.object_key)
+        if not path.exists():
+            # Uploaded by a run that crashed before marking it: the store is the witness.
+            info = await self._store.stat(segment.object_key)
+            if info is None or info.size != segment.bytes:
+                log.error("segment %s is neither spooled nor stored", segment.object_key)
+                status = SegmentStatus.DAMAGED
+            else:
+                status = SegmentStatus.STORED
+            async with self._db.session() as session:
+                row = await session.get(Segment, segment.id)
+                if row is not None:
+                    row.status = status
+                    row.stored_at = datetime.now(UTC)
+            return
+        await self._store.put_file(segment.object_key, path, content_type="video/mp4")
+        async with self._db.session() as session:
+            await repo.mark_segment_stored(session, segment.id, at=datetime.now(UTC))
+        await asyncio.to_thread(self._spool.remove_ready, segment.object_key)
+        self.uploaded += 1

@@ -1,0 +1,137 @@
+"""Queries and writes on the metadata database, one function per question."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.db.models import (
+    Camera,
+    CameraStateChange,
+    CameraStatus,
+    School,
+    Segment,
+    SegmentStatus,
+    Town,
+)
+
+
+async def sync_registry(
+    session: AsyncSession,
+    towns: Sequence[Town],
+    schools: Sequence[School],
+    cameras: Sequence[Camera],
+) -> None:
+    """Make the registry tables match the config; cameras no longer configured are disabled,
+    not deleted, so their recordings and history stay reachable."""
+    for row in (*towns, *schools, *cameras):
+        await session.merge(row)
+    configured = [c.id for c in cameras]
+    await session.execute(update(Camera).where(Camera.id.not_in(configured)).values(enabled=False))
+
+
+@dataclass(frozen=True, slots=True)
+class StatsRow:
+    last_packet_at: datetime | None
+    fps: float | None
+    bitrate_kbps: float | None
+    keyframe_interval_s: float | None
+
+
+async def record_state_change(
+    session: AsyncSession,
+    camera_id: str,
+    *,
+    state: str,
+    reason: str | None,
+    detail: str | None,
+    at: datetime,
+) -> None:
+    """Close the camera's open history period and open a new one; update its current status."""
+    await session.execute(
+        update(CameraStateChange)
+        .where(CameraStateChange.camera_id == camera_id, CameraStateChange.ended_at.is_(None))
+        .values(ended_at=at)
+    )
+    session.add(
+        CameraStateChange(
+            camera_id=camera_id, state=state, reason=reason, detail=detail, started_at=at
+        )
+    )
+    status = await session.get(CameraStatus, camera_id)
+    if status is None:
+        status = CameraStatus(camera_id=camera_id, since=at, updated_at=at, state=state)
+        session.add(status)
+    status.state, status.reason, status.detail = state, reason, detail
+    status.since = status.updated_at = at
+
+
+async def record_stats(
+    session: AsyncSession, camera_id: str, stats: StatsRow, *, at: datetime
+) -> None:
+    status = await session.get(CameraStatus, camera_id)
+    if status is None:  # stats only follow a recorded state
+        return
+    status.last_packet_at = stats.last_packet_at
+    status.fps = stats.fps
+    status.bitrate_kbps = stats.bitrate_kbps
+    status.keyframe_interval_s = stats.keyframe_interval_s
+    status.updated_at = at
+
+
+async def state_history(session: AsyncSession, camera_id: str) -> list[CameraStateChange]:
+    result = await session.scalars(
+        select(CameraStateChange)
+        .where(CameraStateChange.camera_id == camera_id)
+        .order_by(CameraStateChange.started_at, CameraStateChange.id)
+    )
+    return list(result)
+
+
+async def add_segment(session: AsyncSession, segment: Segment) -> Segment:
+    """Index a finished segment; indexing the same object key twice returns the first row."""
+    existing = await session.scalar(select(Segment).where(Segment.object_key == segment.object_key))
+    if existing is not None:
+        return existing
+    session.add(segment)
+    await session.flush()
+    return segment
+
+
+async def pending_segments(session: AsyncSession, limit: int = 100) -> list[Segment]:
+    result = await session.scalars(
+        select(Segment)
+        .where(Segment.status == SegmentStatus.SPOOLED)
+        .order_by(Segment.start_at)
+        .limit(limit)
+    )
+    return list(result)
+
+
+async def mark_segment_stored(session: AsyncSession, segment_id: int, *, at: datetime) -> None:
+    await session.execute(
+        update(Segment)
+        .where(Segment.id == segment_id)
+        .values(status=SegmentStatus.STORED, stored_at=at)
+    )
+
+
+async def segments_between(
+    session: AsyncSession, camera_id: str, start: datetime, end: datetime
+) -> list[Segment]:
+    """Segments of one camera that overlap [start, end), oldest first."""
+    result = await session.scalars(
+        select(Segment)
+        .where(Segment.camera_id == camera_id, Segment.end_at > start, Segment.start_at < end)
+        .order_by(Segment.start_at)
+    )
+    return list(result)
+
+
+async def camera_statuses(session: AsyncSession) -> dict[str, CameraStatus]:
+    result = await session.scalars(select(CameraStatus))
+    return {row.camera_id: row for row in result}

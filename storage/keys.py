@@ -1,0 +1,14 @@
+"""Object keys: readable paths an inspector can browse, in the district's local time."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+
+def segment_key(school_id: str, camera_id: str, start_at: datetime, tz: ZoneInfo) -> str:
+    """recordings/<school>/<camera>/<YYYY-MM-DD>/<HH>/<YYYYMMDDTHHMMSS.mmm+0800>.mp4"""
+    local = start_at.astimezone(tz)
+    stamp = local.strftime("%Y%m%dT%H%M%S") + f".{local.microsecond // 1000:03d}"
+    stamp += local.strftime("%z")
+    return f"recordings/{school_id}/{camera_id}/{local:%Y-%m-%d}/{local:%H}/{stamp}.mp4"
