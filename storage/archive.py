@@ -57,11 +57,11 @@ class SegmentArchive:
         self.damaged_parts = 0
         self.uploaded = 0
         self.failing_since: datetime | None = None  # set while the object store refuses uploads
+        self._store_ready = False  # the bucket/directory exists (checked once it is reachable)
 
     async def start(self) -> None:
         """Recover what a crash left in the spool, then start uploading. Call before recorders."""
         self._loop = asyncio.get_running_loop()
-        await self._store.start()
         recovered, damaged = await asyncio.to_thread(self._spool.recover_parts)
         self.damaged_parts = len(damaged)
         for meta in await asyncio.to_thread(self._spool.ready_segments):
@@ -99,6 +99,9 @@ class SegmentArchive:
             self._kick.clear()
             try:
                 await self._index_incoming()
+                if not self._store_ready:
+                    await self._store.start()
+                    self._store_ready = True
                 await self._upload_pending()
             except ObjectStoreError as exc:
                 if self.failing_since is None:

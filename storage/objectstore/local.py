@@ -29,7 +29,10 @@ class LocalObjectStore(ObjectStore):
         return self.root / check_key(key)
 
     async def start(self) -> None:
-        await asyncio.to_thread(self.root.mkdir, parents=True, exist_ok=True)
+        try:
+            await asyncio.to_thread(self.root.mkdir, parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ObjectStoreError(f"cannot create {self.root}: {exc}") from exc
 
     async def put_file(self, key: str, path: Path, *, content_type: str) -> None:
         try:

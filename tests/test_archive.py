@@ -1,0 +1,131 @@
+"""Spool -> database -> object store, through outages and restarts (local store)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from storage.archive import SegmentArchive
+from storage.db import repository as repo
+from storage.db.database import Database
+from storage.db.models import Camera, School, Segment, SegmentStatus
+from storage.mp4 import FragmentedWriter, sha256_of
+from storage.objectstore import LocalObjectStore
+from storage.spool import SegmentMeta, Spool
+from tests.media import read_packets
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+async def _registry(db: Database) -> None:
+    async with db.session() as s:
+        await repo.sync_registry(
+            s,
+            [],
+            [School(id="s1", name="局直小学", town_id=None, kind="primary", boarding=False)],
+            [Camera(id="c1", school_id="s1", kitchen_id="k", name="热菜间", room="hot_kitchen")],
+        )
+
+
+def _spooled_segment(spool: Spool, clip: Path, offset_s: float) -> SegmentMeta:
+    info, packets = read_packets(clip, start_wall=1_764_000_000.0 + offset_s)
+    packets = list(packets)
+    start = datetime.fromtimestamp(packets[0].wall_time, UTC)
+    part = spool.new_part("c1", "s1", start)
+    writer = FragmentedWriter(part, info, packets[0])
+    for p in packets:
+        writer.write(p)
+    writer.close()
+    return spool.finish_part(part)
+
+
+async def _wait_stored(db: Database, count: int, timeout: float = 20) -> list[Segment]:
+    async with asyncio.timeout(timeout):
+        while True:
+            async with db.session() as s:
+                rows = list(await s.scalars(select(Segment).order_by(Segment.start_at)))
+            if len(rows) == count and all(r.status == SegmentStatus.STORED for r in rows):
+                return rows
+            await asyncio.sleep(0.05)
+
+
+async def test_segments_reach_the_store_once_with_checksums(
+    no_lingering_tasks: None, db: Database, tmp_path: Path, clip_10s: Path
+) -> None:
+    await _registry(db)
+    spool = Spool(tmp_path / "spool", tz=SHANGHAI)
+    store = LocalObjectStore(tmp_path / "objects")
+    archive = SegmentArchive(db, spool, store)
+    await archive.start()
+    try:
+        for n in range(3):
+            archive.segment_finished(_spooled_segment(spool, clip_10s, n * 10))
+        rows = await _wait_stored(db, 3)
+    finally:
+        await archive.stop()
+    keys = [k async for k in store.list_keys("recordings/")]
+    assert sorted(keys) == sorted(r.object_key for r in rows)
+    for row in rows:
+        assert sha256_of(store.root / row.object_key) == row.sha256
+    assert spool.ready_segments() == []
+
+
+async def test_store_outage_keeps_segments_spooled_until_it_returns(
+    no_lingering_tasks: None, db: Database, tmp_path: Path, clip_10s: Path
+) -> None:
+    await _registry(db)
+    spool = Spool(tmp_path / "spool", tz=SHANGHAI)
+    blocked = tmp_path / "objects"
+    blocked.write_text("not a directory: every upload fails")
+    store = LocalObjectStore(blocked / "inner")
+    archive = SegmentArchive(db, spool, store)
+    await archive.start()
+    try:
+        for n in range(2):
+            archive.segment_finished(_spooled_segment(spool, clip_10s, n * 10))
+        async with asyncio.timeout(10):
+            while archive.failing_since is None:
+                await asyncio.sleep(0.05)
+        async with db.session() as s:
+            assert len(await repo.pending_segments(s)) == 2
+        assert len(spool.ready_segments()) == 2
+        blocked.unlink()  # the store comes back
+        rows = await _wait_stored(db, 2)
+    finally:
+        await archive.stop()
+    assert archive.failing_since is None
+    assert all((store.root / r.object_key).exists() for r in rows)
+
+
+async def test_restart_indexes_and_uploads_what_a_crash_left(
+    no_lingering_tasks: None, db: Database, tmp_path: Path, clip_10s: Path
+) -> None:
+    await _registry(db)
+    spool = Spool(tmp_path / "spool", tz=SHANGHAI)
+    store = LocalObjectStore(tmp_path / "objects")
+    # Crash 1: a finished segment was never indexed.
+    unindexed = _spooled_segment(spool, clip_10s, 0)
+    # Crash 2: uploaded, but the row was not marked and the spool copy was removed.
+    uploaded = _spooled_segment(spool, clip_10s, 10)
+    await store.start()
+    await store.put_file(
+        uploaded.object_key, spool.ready_path(uploaded.object_key), content_type="video/mp4"
+    )
+    async with db.session() as s:
+        from storage.archive import _row
+
+        await repo.add_segment(s, _row(uploaded, datetime.now(UTC)))
+    spool.remove_ready(uploaded.object_key)
+
+    archive = SegmentArchive(db, spool, store)
+    await archive.start()
+    try:
+        rows = await _wait_stored(db, 2)
+    finally:
+        await archive.stop()
+    assert {r.object_key for r in rows} == {unindexed.object_key, uploaded.object_key}
+    assert archive.uploaded == 1  # the already-stored one was not sent twice
