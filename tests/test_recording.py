@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import shutil
 from datetime import UTC, datetime, timedelta
@@ -102,7 +103,7 @@ def test_recorder_cuts_on_keyframes_without_gaps(tmp_path: Path, clip_10s: Path)
     metas = _record(spool, [StreamStarted(info), *packets], segment_seconds=3)
     # 10 s cut at the first keyframe at or after 3 s: 3 + 3 + 3 + 1
     assert [round((m.end_at - m.start_at).total_seconds(), 2) for m in metas] == [3, 3, 3, 1]
-    for a, b in zip(metas, metas[1:], strict=False):
+    for a, b in itertools.pairwise(metas):
         assert b.start_at - a.end_at == timedelta(0)  # back to back
     for meta in metas:
         path = spool.ready_path(meta.object_key)

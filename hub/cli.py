@@ -1,0 +1,150 @@
+"""`bkhub`: the hub's command line.
+
+    bkhub check-config   validate config.yaml; exit 2 with one line per problem
+    bkhub serve          run the hub and its web API
+    bkhub simulate       run the camera simulator for the configured simulated cameras
+    bkhub demo           simulator + hub + web in one command (http://127.0.0.1:8000)
+    bkhub cameras        list the cameras and their state
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+
+import httpx
+import uvicorn
+
+from hub.config import ConfigError, HubConfig, load_config
+
+EXIT_CONFIG = 2
+DEFAULT_CONFIG = os.environ.get("BKHUB_CONFIG", "config.yaml")
+
+
+def _load(path: str) -> HubConfig:
+    try:
+        return load_config(Path(path))
+    except ConfigError as err:
+        print(f"{path}: configuration invalid, nothing started:", file=sys.stderr)
+        print(str(err), file=sys.stderr)
+        raise SystemExit(EXIT_CONFIG) from None
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    config = _load(args.config)
+    cameras = list(config.iter_cameras())
+    print(
+        f"{args.config}: ok — {len(config.towns)} towns, {len(config.schools)} schools, "
+        f"{len(cameras)} cameras"
+    )
+    return 0
+
+
+async def _serve(config: HubConfig, host: str, port: int) -> None:
+    from web.app import create_app
+
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(config), host=host, port=port, log_level="info", lifespan="on")
+    )
+    await server.serve()
+    if not server.started:
+        raise SystemExit(1)  # start-up failed; the reason is already logged
+
+
+def _serve_cmd(args: argparse.Namespace) -> int:
+    config = _load(args.config)
+    asyncio.run(_serve(config, args.host or config.web.host, args.port or config.web.port))
+    return 0
+
+
+def _wait_for_signal() -> None:
+    stop = asyncio.Event()
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+
+    asyncio.run(main())
+
+
+def _simulate_cmd(args: argparse.Namespace) -> int:
+    from hub.demo import start_simulator
+
+    config = _load(args.config)
+    with start_simulator(config) as sim:
+        print(f"simulator serving {len(sim.cameras)} cameras on rtsp://127.0.0.1:{sim.rtsp_port}")
+        _wait_for_signal()
+    return 0
+
+
+def _demo_cmd(args: argparse.Namespace) -> int:
+    from hub.demo import start_simulator
+
+    config = _load(args.config)
+    port = args.port or config.web.port
+    with start_simulator(config):
+        print(f"Bright Kitchen Hub demo: http://127.0.0.1:{port}/api/cameras  (Ctrl-C stops)")
+        asyncio.run(_serve(config, "127.0.0.1", port))
+    return 0
+
+
+def _cameras_cmd(args: argparse.Namespace) -> int:
+    config = _load(args.config)
+    url = args.url or f"http://127.0.0.1:{config.web.port}"
+    try:
+        rows = httpx.get(f"{url}/api/cameras", timeout=5).raise_for_status().json()
+    except httpx.HTTPError as exc:
+        print(f"hub not reachable at {url}: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    print(f"{'camera':<16} {'school':<20} {'state':<11} {'fps':>5} {'kbps':>7}  reason")
+    for row in rows:
+        print(
+            f"{row['id']:<16} {row['school_name'][:18]:<20} {row['state']:<11} "
+            f"{row['fps'] or 0:>5.1f} {row['bitrate_kbps'] or 0:>7.0f}  {row['reason'] or ''}"
+        )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bkhub", description="Bright Kitchen Hub 明厨亮灶")
+    parser.add_argument("-c", "--config", default=DEFAULT_CONFIG, help="config file path")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("check-config", help="validate the config").set_defaults(run=_check_config)
+    serve = sub.add_parser("serve", help="run the hub and its web API")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.set_defaults(run=_serve_cmd)
+    sub.add_parser("simulate", help="run the camera simulator").set_defaults(run=_simulate_cmd)
+    demo = sub.add_parser("demo", help="simulator + hub + web on 127.0.0.1")
+    demo.add_argument("--port", type=int, help="web port (default: web.port, 8000)")
+    demo.set_defaults(run=_demo_cmd)
+    cams = sub.add_parser("cameras", help="list cameras and their state")
+    cams.add_argument("--url", help="hub base URL (default: http://127.0.0.1:<web.port>)")
+    cams.add_argument("--json", action="store_true")
+    cams.set_defaults(run=_cameras_cmd)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+    )
+    return int(args.run(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,173 @@
+"""The composition root: builds every component from the config, starts them in order,
+stops them in reverse."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from hub.config import HubConfig
+from hub.ingest.backoff import Backoff
+from hub.ingest.stats import StreamStats
+from hub.ingest.supervisor import (
+    CameraSource,
+    CameraSupervisor,
+    IngestTimings,
+    OnvifSource,
+)
+from hub.recording.recorder import SegmentRecorder
+from hub.status import StatusWriter
+from storage.archive import SegmentArchive
+from storage.db import models
+from storage.db import repository as repo
+from storage.db.database import Database
+from storage.objectstore import LocalObjectStore, ObjectStore
+from storage.spool import Spool
+
+log = logging.getLogger(__name__)
+
+
+class HubState(StrEnum):
+    NEW = "new"
+    RUNNING = "running"
+    STOPPED = "stopped"
+
+
+@dataclass(frozen=True, slots=True)
+class CameraEntry:
+    """A configured camera with the components that serve it."""
+
+    camera_id: str
+    school_id: str
+    supervisor: CameraSupervisor
+    recorder: SegmentRecorder | None
+
+
+def _secret(value: object) -> str | None:
+    if value is None:
+        return None
+    getter = getattr(value, "get_secret_value", None)
+    return getter() if getter else str(value)
+
+
+def camera_source(camera: object) -> CameraSource:
+    """The ingest view of a configured camera: a fixed RTSP URL or an ONVIF device."""
+    onvif = getattr(camera, "onvif", None)
+    if onvif is not None:
+        return CameraSource(
+            onvif=OnvifSource(
+                host=onvif.host,
+                port=onvif.port,
+                username=onvif.username,
+                password=_secret(onvif.password) or "",
+            )
+        )
+    return CameraSource(
+        rtsp_url=str(camera.rtsp_url),  # type: ignore[attr-defined]
+        username=_secret(camera.rtsp_username),  # type: ignore[attr-defined]
+        password=_secret(camera.rtsp_password),  # type: ignore[attr-defined]
+    )
+
+
+def build_object_store(config: HubConfig) -> ObjectStore:
+    store = config.storage.object_store
+    if store.type == "local":
+        return LocalObjectStore(Path(store.root))
+    raise NotImplementedError(f"object store type {store.type!r} is not available yet")
+
+
+class Hub:
+    def __init__(self, config: HubConfig) -> None:
+        self.config = config
+        self.tz = ZoneInfo(config.district.timezone)
+        self.db = Database(config.database.url, echo=config.database.echo)
+        self.spool = Spool(Path(config.recording.spool_dir), tz=self.tz)
+        self.store = build_object_store(config)
+        self.archive = SegmentArchive(self.db, self.spool, self.store)
+        self.status_writer = StatusWriter(self.db, self.stream_stats)
+        self.cameras: dict[str, CameraEntry] = {}
+        self.state = HubState.NEW
+
+    async def start(self) -> None:
+        if self.state is not HubState.NEW:
+            raise RuntimeError(f"hub cannot start from state {self.state}")
+        await self.db.start()
+        await self._sync_registry()
+        await self.archive.start()  # recovers the spool before any recorder writes to it
+        self.status_writer.start()
+        ingest = self.config.ingest
+        timings = IngestTimings(
+            open_timeout_s=ingest.open_timeout_s, transport=str(ingest.rtsp_transport)
+        )
+        for school, camera in self.config.iter_cameras():
+            if not camera.enabled:
+                continue
+            supervisor = CameraSupervisor(
+                camera.id,
+                camera_source(camera),
+                listener=self.status_writer,
+                backoff=Backoff(
+                    initial_s=ingest.backoff_initial_s,
+                    max_s=ingest.backoff_max_s,
+                    jitter=ingest.backoff_jitter,
+                ),
+                timings=timings,
+            )
+            recorder = None
+            if self.config.recording.enabled:
+                recorder = SegmentRecorder(
+                    camera_id=camera.id,
+                    school_id=school.id,
+                    subscription=supervisor.fanout.subscribe("recorder"),
+                    spool=self.spool,
+                    segment_seconds=self.config.recording.segment_seconds,
+                    on_segment=self.archive.segment_finished,
+                )
+                recorder.start()
+            supervisor.start()
+            self.cameras[camera.id] = CameraEntry(camera.id, school.id, supervisor, recorder)
+        self.state = HubState.RUNNING
+        log.info("hub running: %d cameras", len(self.cameras))
+
+    async def stop(self) -> None:
+        if self.state is not HubState.RUNNING:
+            return
+        await asyncio.gather(*(entry.supervisor.stop() for entry in self.cameras.values()))
+        # Each recorder finishes its current segment into the spool (a blocking remux).
+        await asyncio.gather(
+            *(asyncio.to_thread(e.recorder.stop) for e in self.cameras.values() if e.recorder)
+        )
+        await self.archive.stop()
+        await self.status_writer.stop()
+        await self.db.stop()
+        self.state = HubState.STOPPED
+
+    def stream_stats(self) -> dict[str, StreamStats]:
+        return {cid: entry.supervisor.stats.snapshot() for cid, entry in self.cameras.items()}
+
+    async def _sync_registry(self) -> None:
+        cfg = self.config
+        towns = [models.Town(id=t.id, name=t.name) for t in cfg.towns]
+        schools = [
+            models.School(
+                id=s.id, name=s.name, town_id=s.town, kind=str(s.kind), boarding=s.boarding
+            )
+            for s in cfg.schools
+        ]
+        cameras = [
+            models.Camera(
+                id=c.id,
+                school_id=s.id,
+                kitchen_id=c.kitchen or "",
+                name=c.name,
+                room=str(c.room),
+                enabled=c.enabled,
+            )
+            for s, c in cfg.iter_cameras()
+        ]
+        async with self.db.session() as session:
+            await repo.sync_registry(session, towns, schools, cameras)
