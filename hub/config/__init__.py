@@ -1,0 +1,54 @@
+"""Bright Kitchen Hub configuration: strict, frozen pydantic models loaded from config.yaml.
+
+Use ``load_config(path)``; it raises ``ConfigError`` listing every problem in the file.
+"""
+
+from .alerts import AlertChannel, AlertsConfig, EscalationConfig, WebhookChannel
+from .camera import Camera, OnvifEndpoint, RoomKind
+from .database import DatabaseConfig
+from .detector import DetectorBackend, DetectorConfig
+from .district import DistrictInfo, Kitchen, School, SchoolKind, Town
+from .errors import ConfigError, ConfigProblem
+from .ingest import IngestConfig, RtspTransport
+from .loader import load_config
+from .paths import resolve_relative_paths
+from .recording import RecordingConfig
+from .retention import RetentionConfig, RetentionOverride
+from .root import HubConfig
+from .simulator import SimulatorConfig
+from .storage import LocalStoreConfig, ObjectStoreConfig, S3StoreConfig, StorageConfig
+from .web import WebConfig
+
+__all__ = [
+    "AlertChannel",
+    "AlertsConfig",
+    "Camera",
+    "ConfigError",
+    "ConfigProblem",
+    "DatabaseConfig",
+    "DetectorBackend",
+    "DetectorConfig",
+    "DistrictInfo",
+    "EscalationConfig",
+    "HubConfig",
+    "IngestConfig",
+    "Kitchen",
+    "LocalStoreConfig",
+    "ObjectStoreConfig",
+    "OnvifEndpoint",
+    "RecordingConfig",
+    "RetentionConfig",
+    "RetentionOverride",
+    "RoomKind",
+    "RtspTransport",
+    "S3StoreConfig",
+    "School",
+    "SchoolKind",
+    "SimulatorConfig",
+    "StorageConfig",
+    "Town",
+    "WebConfig",
+    "WebhookChannel",
+    "load_config",
+    "resolve_relative_paths",
+]
