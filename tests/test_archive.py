@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -17,6 +16,7 @@ from storage.mp4 import FragmentedWriter, sha256_of
 from storage.objectstore import LocalObjectStore
 from storage.spool import SegmentMeta, Spool
 from tests.media import read_packets
+from tests.waiting import eventually
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -43,14 +43,17 @@ def _spooled_segment(spool: Spool, clip: Path, offset_s: float) -> SegmentMeta:
     return spool.finish_part(part)
 
 
-async def _wait_stored(db: Database, count: int, timeout: float = 20) -> list[Segment]:
-    async with asyncio.timeout(timeout):
-        while True:
-            async with db.session() as s:
-                rows = list(await s.scalars(select(Segment).order_by(Segment.start_at)))
-            if len(rows) == count and all(r.status == SegmentStatus.STORED for r in rows):
-                return rows
-            await asyncio.sleep(0.05)
+async def _wait_stored(db: Database, count: int) -> list[Segment]:
+    rows: list[Segment] = []
+
+    async def all_stored() -> bool:
+        nonlocal rows
+        async with db.session() as s:
+            rows = list(await s.scalars(select(Segment).order_by(Segment.start_at)))
+        return len(rows) == count and all(r.status == SegmentStatus.STORED for r in rows)
+
+    await eventually(all_stored, within=20, what=f"{count} stored segments")
+    return rows
 
 
 async def test_segments_reach_the_store_once_with_checksums(
@@ -87,9 +90,9 @@ async def test_store_outage_keeps_segments_spooled_until_it_returns(
     try:
         for n in range(2):
             archive.segment_finished(_spooled_segment(spool, clip_10s, n * 10))
-        async with asyncio.timeout(10):
-            while archive.failing_since is None:
-                await asyncio.sleep(0.05)
+        await eventually(
+            lambda: archive.failing_since is not None, within=10, what="the outage noticed"
+        )
         async with db.session() as s:
             assert len(await repo.pending_segments(s)) == 2
         assert len(spool.ready_segments()) == 2
