@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import pickle
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -422,6 +423,13 @@ def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_config(tmp_path / "nope.yaml")
     assert str(info.value) == f"{tmp_path / 'nope.yaml'}: file not found"
+
+
+def test_config_error_survives_pickling() -> None:
+    err = ConfigError([ConfigProblem("web.port", "required"), ConfigProblem("colour", "x")])
+    again = pickle.loads(pickle.dumps(err))
+    assert again.problems == err.problems
+    assert str(again) == "web.port: required\ncolour: x"
 
 
 def test_directory_instead_of_file(tmp_path: Path) -> None:

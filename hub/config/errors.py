@@ -36,3 +36,7 @@ class ConfigError(Exception):
 
     def __str__(self) -> str:
         return "\n".join(str(p) for p in self.problems)
+
+    def __reduce__(self) -> tuple[type[ConfigError], tuple[tuple[ConfigProblem, ...]]]:
+        # Survives pickling to worker processes with its problems intact.
+        return (type(self), (self.problems,))
