@@ -1,0 +1,161 @@
+"""Build the simulator's H.264 clips from the CC BY 4.0 sample footage.
+
+Deterministic (single-threaded x264, fixed frame mapping). Run from the repository root:
+
+    .venv/bin/python -m camera_adapters.simulator.make_media [--source PATH]
+
+Output: raw Annex-B elementary streams in ``media/``: main profile, no B-frames, 25 fps, a closed
+2 s GOP with SPS/PPS in front of every IDR, as a typical canteen camera sends them.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+from .h264_annexb import split_access_units
+
+MEDIA_DIR = Path(__file__).with_name("media")
+DEFAULT_SOURCE = Path("/work/shared/data/sample-videos/one-by-one-person-detection.mp4")
+FPS = 25
+GOP_FRAMES = 2 * FPS
+# 48-72 s: empty room, a person walks in, reads at the table, walks out, empty room again,
+# so the loop seam is invisible.
+SEGMENT_START_S = 48.0
+SEGMENT_S = 24.0
+BLACK_S = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class Rendition:
+    width: int
+    height: int
+    bitrate: int
+
+
+MAIN = Rendition(1280, 720, 1_500_000)
+SUB = Rendition(640, 360, 400_000)
+
+
+def encode_clip(
+    frames: Iterable[av.VideoFrame],
+    out: Path,
+    *,
+    width: int,
+    height: int,
+    bitrate: int,
+    fps: int = FPS,
+    gop: int = GOP_FRAMES,
+) -> int:
+    """Encode frames to a raw H.264 stream at ``out``; returns the number of frames."""
+    ctx = av.CodecContext.create("libx264", "w")
+    ctx.width, ctx.height, ctx.pix_fmt = width, height, "yuv420p"
+    ctx.time_base = Fraction(1, fps)
+    ctx.framerate = Fraction(fps, 1)
+    ctx.bit_rate = bitrate
+    ctx.thread_count = 1  # one thread keeps the output byte-identical run to run
+    kbps = bitrate // 1000
+    ctx.options = {
+        "preset": "medium",
+        "profile": "main",
+        "x264-params": (
+            f"keyint={gop}:min-keyint={gop}:scenecut=0:open-gop=0:bframes=0:"
+            f"repeat-headers=1:aud=1:bitrate={kbps}:vbv-maxrate={kbps}:vbv-bufsize={kbps}"
+        ),
+    }
+    count = 0
+    with out.open("wb") as fh:
+        for count, frame in enumerate(frames, start=1):
+            frame.pts = count - 1
+            frame.time_base = ctx.time_base  # decoded frames carry the source's time base
+            frame.pict_type = av.video.frame.PictureType.NONE
+            for packet in ctx.encode(frame):
+                fh.write(bytes(packet))
+        for packet in ctx.encode(None):
+            fh.write(bytes(packet))
+    return count
+
+
+def resampled_frames(
+    source: Path, *, start_s: float, seconds: float, width: int, height: int, fps: int = FPS
+) -> Iterator[av.VideoFrame]:
+    """Frames of ``source`` from ``start_s``, repeated to ``fps`` and scaled to width x height."""
+    wanted = round(seconds * fps)
+    index = 0
+    with av.open(str(source)) as container:
+        stream = container.streams.video[0]
+        step = 1 / float(stream.average_rate or fps)
+        for frame in container.decode(stream):
+            t = float(frame.time or 0.0)
+            if t + step <= start_s:
+                continue
+            scaled = None
+            # Output frame i shows the source frame on screen at start_s + i / fps.
+            while index < wanted and start_s + index / fps < t + step - 1e-9:
+                if scaled is None:
+                    scaled = frame.reformat(width=width, height=height, format="yuv420p")
+                yield scaled
+                index += 1
+            if index >= wanted:
+                return
+    if index < wanted:
+        raise ValueError(f"{source} ends before {start_s + seconds:.1f} s")
+
+
+def black_frames(
+    *, seconds: float, width: int, height: int, fps: int = FPS
+) -> Iterator[av.VideoFrame]:
+    """Video black (Y=16, U=V=128)."""
+    planes = np.full((height * 3 // 2, width), 128, dtype=np.uint8)
+    planes[:height] = 16
+    for _ in range(round(seconds * fps)):
+        yield av.VideoFrame.from_ndarray(planes, format="yuv420p")
+
+
+def check_clip(path: Path, *, gop: int = GOP_FRAMES) -> int:
+    """Verify the GOP layout the simulator relies on; returns the number of access units."""
+    units = split_access_units(path.read_bytes())
+    for i, unit in enumerate(units):
+        if unit.keyframe != (i % gop == 0):
+            raise ValueError(f"{path.name}: access unit {i} keyframe={unit.keyframe}")
+        if unit.keyframe and not unit.has_parameter_sets:
+            raise ValueError(f"{path.name}: IDR at {i} lacks in-band SPS/PPS")
+    if len(units) % gop:
+        raise ValueError(f"{path.name}: {len(units)} frames is not a whole number of GOPs")
+    return len(units)
+
+
+def build(source: Path, out_dir: Path = MEDIA_DIR) -> list[Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    made: list[Path] = []
+    for rendition in (MAIN, SUB):
+        name = f"{rendition.height}p"
+        size = {"width": rendition.width, "height": rendition.height}
+        people = out_dir / f"people-{name}.h264"
+        frames = resampled_frames(source, start_s=SEGMENT_START_S, seconds=SEGMENT_S, **size)
+        encode_clip(frames, people, bitrate=rendition.bitrate, **size)
+        black = out_dir / f"black-{name}.h264"
+        encode_clip(black_frames(seconds=BLACK_S, **size), black, bitrate=rendition.bitrate, **size)
+        made += [people, black]
+    return made
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--source", type=Path, default=DEFAULT_SOURCE)
+    parser.add_argument("--out", type=Path, default=MEDIA_DIR)
+    args = parser.parse_args()
+    for path in build(args.source, args.out):
+        frames = check_clip(path)
+        kbit_s = path.stat().st_size * 8 / (frames / FPS) / 1000
+        print(f"{path.name}: {frames} frames, {path.stat().st_size} bytes, {kbit_s:.0f} kbit/s")
+
+
+if __name__ == "__main__":
+    main()
