@@ -67,7 +67,7 @@ class EncodedPacket:
             return self.dts
         return self.pts if self.pts is not None else 0
 
-    def to_av(self, stream: av.stream.Stream, offset: int = 0) -> av.Packet:
+    def to_av(self, stream: av.stream.Stream, offset: int = 0) -> av.Packet[av.stream.Stream]:
         """A PyAV packet for `stream`, timestamps shifted back by `offset` ticks."""
         packet = av.Packet(self.data)
         packet.pts = None if self.pts is None else self.pts - offset

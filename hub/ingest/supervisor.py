@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import threading
 import time
@@ -137,7 +138,7 @@ class CameraSupervisor:
                 url = await self._resolve_url()
                 self.connections += 1
                 await run_in_thread(
-                    lambda url=url: self._pump(url, loop), name=f"{self.camera_id}:reader"
+                    functools.partial(self._pump, url, loop), name=f"{self.camera_id}:reader"
                 )
                 reason, detail = OfflineReason.STREAM_ENDED, "stream ended"
             except CameraError as exc:
