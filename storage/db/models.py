@@ -19,6 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql.expression import false
 from sqlalchemy.types import TypeDecorator
 
 # Stable constraint names so Alembic migrations are identical on SQLite and PostgreSQL.
@@ -59,6 +60,7 @@ class SegmentStatus(StrEnum):
     SPOOLED = "spooled"  # finished on local disk, waiting for the object store
     STORED = "stored"  # in the object store; the spool copy is gone
     DAMAGED = "damaged"  # a crash left a file nothing could be recovered from; kept for review
+    DROPPED = "dropped"  # the spool quota ran out during a store outage; audited
 
 
 class Town(Base):
@@ -135,3 +137,37 @@ class Segment(Base):
     height: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     stored_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    legal_hold: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class AuditEntry(Base):
+    """Who did what to which footage, and what the system itself deleted or dropped."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_at", "at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(String(64))  # a user name, or "system"
+    action: Mapped[str] = mapped_column(String(32))
+    camera_id: Mapped[str | None] = mapped_column(String(64))
+    object_key: Mapped[str | None] = mapped_column(String(512))
+    detail: Mapped[str | None] = mapped_column(Text)
+
+
+class Export(Base):
+    """A footage export for an inspection: one MP4 for a camera and time range, cached."""
+
+    __tablename__ = "exports"
+    __table_args__ = (Index("ix_exports_camera_range", "camera_id", "start_at", "end_at"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # random, unguessable
+    camera_id: Mapped[str] = mapped_column(ForeignKey("cameras.id"))
+    start_at: Mapped[datetime] = mapped_column(UTCDateTime())  # as requested
+    end_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    media_start_at: Mapped[datetime] = mapped_column(UTCDateTime())  # the keyframe it starts at
+    media_end_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    object_key: Mapped[str] = mapped_column(String(512), unique=True)
+    bytes: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    gaps: Mapped[str] = mapped_column(Text)  # JSON list of [start, end] ISO times without video
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
