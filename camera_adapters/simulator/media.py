@@ -1,0 +1,104 @@
+"""The simulator's clips: named assets, probing of any .h264 file, JPEG snapshots."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+
+from .errors import SimulatorError
+
+__all__ = ["MEDIA_DIR", "NAMED_CLIPS", "ClipInfo", "StreamClips", "probe_clip", "resolve_clips"]
+
+MEDIA_DIR = Path(__file__).with_name("media")
+# name -> (main clip, sub clip) file names in MEDIA_DIR
+NAMED_CLIPS: dict[str, tuple[str, str]] = {"people": ("people-720p.h264", "people-360p.h264")}
+DEFAULT_FPS = 25
+JPEG_QUALITY = 85
+
+
+@dataclass(frozen=True, slots=True)
+class ClipInfo:
+    """One raw H.264 clip and the black clip that can stand in for it (same size)."""
+
+    path: Path
+    width: int
+    height: int
+    fps: int
+    black: Path | None
+
+    def snapshot_jpeg(self, *, black: bool = False) -> bytes:
+        """A JPEG of the clip's first picture (or of black)."""
+        return _first_frame_jpeg(self.black if black and self.black else self.path)
+
+
+@dataclass(frozen=True, slots=True)
+class StreamClips:
+    main: ClipInfo
+    sub: ClipInfo | None
+
+
+def resolve_clips(
+    clip: str | Path, *, sub_stream: bool, sub_clip: str | Path | None = None
+) -> StreamClips:
+    """Resolve a named asset ("people") or an absolute .h264 path to probed clips.
+
+    A named asset brings its own sub-stream clip; a path has a sub-stream only if ``sub_clip``
+    is given.
+    """
+    if isinstance(clip, str) and clip in NAMED_CLIPS:
+        main_name, sub_name = NAMED_CLIPS[clip]
+        main_path, sub_path = MEDIA_DIR / main_name, MEDIA_DIR / sub_name
+        if sub_clip is not None:
+            sub_path = Path(sub_clip)
+    else:
+        main_path = Path(clip)
+        if not main_path.is_absolute():
+            names = ", ".join(sorted(NAMED_CLIPS))
+            raise SimulatorError(f"clip {clip!r} is neither a named clip ({names}) nor absolute")
+        sub_path = Path(sub_clip) if sub_clip is not None else None
+    main = probe_clip(main_path)
+    sub = probe_clip(sub_path) if sub_stream and sub_path is not None else None
+    if sub_stream and sub is None:
+        raise SimulatorError(f"clip {clip!r} has no sub-stream clip; pass sub_clip")
+    return StreamClips(main, sub)
+
+
+@functools.lru_cache(maxsize=32)
+def probe_clip(path: Path) -> ClipInfo:
+    """Size and frame rate of a raw H.264 file (read from its SPS by FFmpeg)."""
+    if not path.is_file():
+        raise SimulatorError(f"no such clip: {path}")
+    try:
+        with av.open(str(path), format="h264") as container:
+            stream = container.streams.video[0]
+            width, height = stream.codec_context.width, stream.codec_context.height
+            rate = stream.average_rate or stream.base_rate
+    except (av.FFmpegError, IndexError) as exc:
+        raise SimulatorError(f"{path} is not a raw H.264 stream: {exc}") from exc
+    fps = round(float(rate)) if rate else DEFAULT_FPS
+    black = MEDIA_DIR / f"black-{height}p.h264"
+    has_black = black.is_file() and black != path and _size(black) == (width, height)
+    return ClipInfo(path, width, height, fps or DEFAULT_FPS, black if has_black else None)
+
+
+@functools.lru_cache(maxsize=8)
+def _size(path: Path) -> tuple[int, int]:
+    with av.open(str(path), format="h264") as container:
+        ctx = container.streams.video[0].codec_context
+        return ctx.width, ctx.height
+
+
+@functools.lru_cache(maxsize=16)
+def _first_frame_jpeg(path: Path) -> bytes:
+    with av.open(str(path), format="h264") as container:
+        frame = next(container.decode(video=0))
+    image: np.ndarray = frame.to_ndarray(format="bgr24")
+    ok, jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+    if not ok:
+        raise SimulatorError(f"cannot encode a JPEG snapshot of {path}")
+    return jpeg.tobytes()
