@@ -17,8 +17,9 @@ from typing import Final
 
 from storage.db import repository as repo
 from storage.db.database import Database
-from storage.db.models import Segment, SegmentStatus
+from storage.db.models import AuditEntry, Segment, SegmentStatus
 from storage.objectstore import ObjectStore, ObjectStoreError
+from storage.quota import choose_drops
 from storage.spool import SegmentMeta, Spool
 
 log = logging.getLogger(__name__)
@@ -46,16 +47,21 @@ def _row(meta: SegmentMeta, now: datetime) -> Segment:
 
 
 class SegmentArchive:
-    def __init__(self, db: Database, spool: Spool, store: ObjectStore) -> None:
+    def __init__(
+        self, db: Database, spool: Spool, store: ObjectStore, *, quota_bytes: int | None = None
+    ) -> None:
         self._db = db
         self._spool = spool
         self._store = store
+        self._quota_bytes = quota_bytes
         self._incoming: deque[SegmentMeta] = deque()
         self._kick = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
         self.damaged_parts = 0
         self.uploaded = 0
+        self.dropped = 0  # segments given up to the spool quota
+        self.last_drop_at: datetime | None = None
         self.failing_since: datetime | None = None  # set while the object store refuses uploads
         self._store_ready = False  # the bucket/directory exists (checked once it is reachable)
 
@@ -99,6 +105,7 @@ class SegmentArchive:
             self._kick.clear()
             try:
                 await self._index_incoming()
+                await self._enforce_quota()
                 if not self._store_ready:
                     await self._store.start()
                     self._store_ready = True
@@ -130,6 +137,43 @@ class SegmentArchive:
             async with self._db.session() as session:
                 await repo.add_segment(session, _row(meta, datetime.now(UTC)))
             self._incoming.popleft()
+
+    async def _enforce_quota(self) -> None:
+        if self._quota_bytes is None:
+            return
+        usage = await asyncio.to_thread(self._spool.usage_bytes)
+        if usage <= self._quota_bytes:
+            return
+        ready = await asyncio.to_thread(self._spool.ready_segments)
+        drops = choose_drops(ready, usage_bytes=usage, quota_bytes=self._quota_bytes)
+        if not drops:
+            log.error("spool over quota (%d bytes) with nothing droppable", usage)
+            return
+        now = datetime.now(UTC)
+        log.error(
+            "spool over quota (%.1f of %.1f GB): dropping %d oldest recording segment(s)",
+            usage / 1e9,
+            self._quota_bytes / 1e9,
+            len(drops),
+        )
+        async with self._db.session() as session:
+            for meta in drops:
+                await repo.mark_segment_dropped(session, meta.object_key)
+                session.add(
+                    AuditEntry(
+                        at=now,
+                        actor="system",
+                        action="spool_drop",
+                        camera_id=meta.camera_id,
+                        object_key=meta.object_key,
+                        detail=f"spool quota {self._quota_bytes} bytes exceeded "
+                        f"while the object store was unavailable",
+                    )
+                )
+        for meta in drops:
+            await asyncio.to_thread(self._spool.remove_ready, meta.object_key)
+        self.dropped += len(drops)
+        self.last_drop_at = now
 
     async def _upload_pending(self) -> None:
         while True:

@@ -120,6 +120,14 @@ async def mark_segment_stored(session: AsyncSession, segment_id: int, *, at: dat
     )
 
 
+async def mark_segment_dropped(session: AsyncSession, object_key: str) -> None:
+    await session.execute(
+        update(Segment)
+        .where(Segment.object_key == object_key, Segment.status == SegmentStatus.SPOOLED)
+        .values(status=SegmentStatus.DROPPED)
+    )
+
+
 async def segments_between(
     session: AsyncSession, camera_id: str, start: datetime, end: datetime
 ) -> list[Segment]:
