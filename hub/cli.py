@@ -1,10 +1,10 @@
 """`bkhub`: the hub's command line.
 
-    bkhub check-config   validate config.yaml; exit 2 with one line per problem
-    bkhub serve          run the hub and its web API
-    bkhub simulate       run the camera simulator for the configured simulated cameras
-    bkhub demo           simulator + hub + web in one command (http://127.0.0.1:8000)
-    bkhub cameras        list the cameras and their state
+bkhub check-config   validate config.yaml; exit 2 with one line per problem
+bkhub serve          run the hub and its web API
+bkhub simulate       run the camera simulator for the configured simulated cameras
+bkhub demo           simulator + hub + web in one command (http://127.0.0.1:8000)
+bkhub cameras        list the cameras and their state
 """
 
 from __future__ import annotations
@@ -143,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
     )
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # one line per migration is noise
     return int(args.run(args))
 
 

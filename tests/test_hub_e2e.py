@@ -101,7 +101,7 @@ async def test_simulator_outage_goes_offline_with_reason_and_recovers(
     config = load_test_config(
         tmp_path,
         [f"{{id: cam-{i}, name: 摄像头{i}, rtsp_url: '{u}'}}" for i, u in enumerate(urls)],
-        segment_seconds=4,
+        segment_seconds=5,
         backoff_max_s=1.0,
     )
     hub = Hub(config)
