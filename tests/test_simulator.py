@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Iterator
 from fractions import Fraction
@@ -221,6 +222,11 @@ def test_kill_and_restart_on_the_same_port(sim: CameraSimulator) -> None:
     with _open(sim.main_url("cam-01")) as container:
         assert len(_packets(container, 5)) == 5
     assert sim.cameras["cam-02"].fault is Fault.FREEZE
+
+
+def test_missing_gstreamer_is_a_clear_error() -> None:
+    with pytest.raises(SimulatorError, match="apt-get install"):
+        CameraSimulator(python=sys.executable).start()  # the venv's python has no gi
 
 
 def test_unknown_names_and_clips_are_refused(sim: CameraSimulator) -> None:

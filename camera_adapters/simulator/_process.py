@@ -8,6 +8,7 @@ import os
 import queue
 import subprocess
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +67,8 @@ class ServerProcess:
             raise
         if not ready.get("ready"):
             self.kill()
-            raise SimulatorError(f"{ready.get('error', ready)}; {INSTALL_HINT}")
+            hint = f"; {INSTALL_HINT}" if ready.get("missing") else ""
+            raise SimulatorError(f"RTSP simulator: {ready.get('error', ready)}{hint}")
         self._port = int(ready["port"])
         return self._port
 
@@ -111,7 +113,8 @@ class ServerProcess:
     def wait(self, timeout: float | None = None) -> int | None:
         """Block until the process exits (or timeout); returns its exit code."""
         proc = self._proc
-        if proc is None:
+        if proc is None:  # killed on purpose: nothing to wait for, but do not spin the caller
+            time.sleep(timeout or 0.0)
             return None
         try:
             return proc.wait(timeout)

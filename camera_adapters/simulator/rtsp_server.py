@@ -20,6 +20,7 @@ import argparse
 import hashlib
 import json
 import os
+import signal
 import sys
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,7 +36,8 @@ try:
     gi.require_version("GstRtspServer", "1.0")
     from gi.repository import GLib, Gst, GstApp, GstRtsp, GstRtspServer  # noqa: F401 (GstApp)
 except (ImportError, ValueError) as exc:  # the Python side turns this into a clear error
-    print(json.dumps({"ready": False, "error": f"GStreamer RTSP server unavailable: {exc}"}))
+    error = f"GStreamer RTSP server unavailable: {exc}"
+    print(json.dumps({"ready": False, "missing": True, "error": error}))
     sys.exit(3)
 
 FAULTS = ("none", "stop", "auth", "freeze", "black")
@@ -165,9 +167,12 @@ class Simulator:
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    def run(self) -> None:
+    def run(self) -> bool:
+        """Serve until quit or stdin EOF; False if the port cannot be bound."""
         if self.server.attach(None) == 0:
-            raise OSError(f"cannot listen on 127.0.0.1:{self.server.get_service()}")
+            error = f"cannot listen on 127.0.0.1:{self.server.get_service()} (in use?)"
+            self._reply({"ready": False, "error": error})
+            return False
         GLib.timeout_add(TICK_MS, self._tick)
         GLib.io_add_watch(
             GLib.IOChannel.unix_new(sys.stdin.fileno()),
@@ -177,6 +182,7 @@ class Simulator:
         )
         self._reply({"ready": True, "port": self.server.get_bound_port()})
         self.loop.run()
+        return True
 
     def _tick(self) -> bool:
         for mount in self.mounts.values():
@@ -322,16 +328,18 @@ class Simulator:
         appsrc = media.get_element().get_by_name_recurse_up("src")
         feeder = Feeder(appsrc, mount, Gst.SECOND // mount.fps)
         mount.feeders.append(feeder)
-        media.connect("unprepared", lambda _media: self._drop_feeder(mount, feeder))
+        # "unprepared" may come from a media thread; _tick owns the list, so hop to the loop.
+        media.connect("unprepared", lambda _m: GLib.idle_add(self._drop_feeder, mount, feeder))
 
     @staticmethod
-    def _drop_feeder(mount: Mount, feeder: Feeder) -> None:
+    def _drop_feeder(mount: Mount, feeder: Feeder) -> bool:
         if feeder in mount.feeders:
             mount.feeders.remove(feeder)
+        return False  # one-shot idle callback
 
     def _on_client(self, _server: Any, client: Any) -> None:
-        for signal in ("describe-request", "setup-request", "play-request"):
-            client.connect(signal, self._on_request)
+        for request in ("describe-request", "setup-request", "play-request"):
+            client.connect(request, self._on_request)
         client.connect("closed", lambda c: self.clients.pop(c, None))
 
     def _on_request(self, client: Any, ctx: Any) -> None:
@@ -358,8 +366,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="RTSP camera simulator (control on stdin)")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     args = parser.parse_args()
+    # Ctrl-C in a terminal reaches the whole process group; the parent decides when we stop
+    # (it closes our stdin), so a traceback here would only be noise.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     Gst.init(None)
-    Simulator(args.port).run()
+    sys.exit(0 if Simulator(args.port).run() else 2)
 
 
 if __name__ == "__main__":
