@@ -224,6 +224,16 @@ def test_kill_and_restart_on_the_same_port(sim: CameraSimulator) -> None:
     assert sim.cameras["cam-02"].fault is Fault.FREEZE
 
 
+def test_remove_camera_cuts_its_clients(sim: CameraSimulator) -> None:
+    url = sim.main_url("cam-02")
+    with _open(url) as container:
+        _packets(container, 2)
+        sim.remove_camera("cam-02")
+        assert _ends_soon(container)
+    assert isinstance(_open_fails(url), av.error.HTTPNotFoundError)
+    assert set(sim.cameras) == {"cam-01"}
+
+
 def test_missing_gstreamer_is_a_clear_error() -> None:
     with pytest.raises(SimulatorError, match="apt-get install"):
         CameraSimulator(python=sys.executable).start()  # the venv's python has no gi
