@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +27,27 @@ def check_key(key: str) -> str:
     return key
 
 
+def check_prefix(prefix: str) -> str:
+    """Reject listing prefixes that no valid key can start with ("../", "/abs", ...)."""
+    try:
+        check_key(prefix + "x")  # the prefix plus any name character must be a valid key
+    except ValueError:
+        raise ValueError(f"invalid key prefix {prefix!r}") from None
+    return prefix
+
+
+def check_range(start: int, length: int | None) -> None:
+    if start < 0 or (length is not None and length < 0):
+        raise ValueError(f"invalid byte range start={start} length={length}")
+
+
+def check_lifecycle(rules: Mapping[str, int]) -> None:
+    for prefix, days in rules.items():
+        check_prefix(prefix)
+        if days < 1:
+            raise ValueError(f"expiry for {prefix!r} must be at least 1 day, not {days}")
+
+
 @dataclass(frozen=True, slots=True)
 class ObjectInfo:
     key: str
@@ -34,7 +55,12 @@ class ObjectInfo:
 
 
 class ObjectStore(ABC):
-    """Async object store; implementations keep blocking I/O off the event loop."""
+    """Async object store; implementations keep blocking I/O off the event loop.
+
+    Every method raises ValueError for an invalid key before touching the store, and
+    ObjectStoreError when the store fails. The optional capabilities at the end (presigned
+    URLs, legal hold, lifecycle, local files) answer None/False where a store has none.
+    """
 
     @abstractmethod
     async def start(self) -> None:
@@ -58,4 +84,32 @@ class ObjectStore(ABC):
 
     @abstractmethod
     def list_keys(self, prefix: str = "") -> AsyncIterator[str]:
-        """Every key under `prefix`."""
+        """Every key starting with `prefix`, sorted; end the prefix with "/" for one folder."""
+
+    @abstractmethod
+    async def read_bytes(self, key: str, *, start: int = 0, length: int | None = None) -> bytes:
+        """Up to `length` bytes from offset `start` (all the rest if None); b"" past the end."""
+
+    def describe(self) -> str:
+        """Where the objects live, for logs and health, e.g. s3://bucket@host:port."""
+        return type(self).__name__
+
+    async def presigned_get_url(self, key: str, *, expires_s: int) -> str | None:
+        """A URL a client can download the object from directly, or None if unsupported."""
+        check_key(key)
+        return None
+
+    async def set_legal_hold(self, key: str, on: bool) -> bool:
+        """Put or lift a legal hold in the store itself; False when the store cannot."""
+        check_key(key)
+        return False
+
+    async def apply_lifecycle(self, rules: Mapping[str, int]) -> bool:
+        """Let the store expire objects itself (key prefix -> days); False if unsupported."""
+        check_lifecycle(rules)
+        return False
+
+    async def open_local(self, key: str) -> Path | None:
+        """The object's local file, for serving HTTP ranges directly; None if the store has none."""
+        check_key(key)
+        return None
