@@ -94,6 +94,7 @@ async def test_probe_reports_device_profiles_and_working_uris(
     assert reply.status_code == 200
     assert reply.headers["content-type"] == "image/jpeg"
     image = cv2.imdecode(np.frombuffer(reply.content, np.uint8), cv2.IMREAD_COLOR)
+    assert image is not None
     assert image.shape == (720, 1280, 3)
 
 

@@ -46,9 +46,9 @@ def _open(url: str) -> av.container.InputContainer:
     return av.open(url, options=OPTIONS)
 
 
-def _packets(container: av.container.InputContainer, count: int) -> list[av.Packet]:
+def _packets(container: av.container.InputContainer, count: int) -> list[av.Packet[av.VideoStream]]:
     """The next `count` packets."""
-    out: list[av.Packet] = []
+    out: list[av.Packet[av.VideoStream]] = []
     for packet in container.demux(video=0):
         if packet.size:
             out.append(packet)
@@ -68,7 +68,7 @@ def _lumas(container: av.container.InputContainer, count: int) -> list[np.ndarra
     return planes
 
 
-def _assert_steady(packets: list[av.Packet], gop: int) -> None:
+def _assert_steady(packets: list[av.Packet[av.VideoStream]], gop: int) -> None:
     # FFmpeg's RTSP demuxer leaves the very first packet of a session without a timestamp.
     times = [p.pts * p.time_base for p in packets if p.pts is not None]
     assert len(times) >= len(packets) - 1

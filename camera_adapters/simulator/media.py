@@ -50,17 +50,16 @@ def resolve_clips(
     A named asset brings its own sub-stream clip; a path has a sub-stream only if ``sub_clip``
     is given.
     """
+    sub_path: Path | None = Path(sub_clip) if sub_clip is not None else None
     if isinstance(clip, str) and clip in NAMED_CLIPS:
         main_name, sub_name = NAMED_CLIPS[clip]
-        main_path, sub_path = MEDIA_DIR / main_name, MEDIA_DIR / sub_name
-        if sub_clip is not None:
-            sub_path = Path(sub_clip)
+        main_path = MEDIA_DIR / main_name
+        sub_path = sub_path or MEDIA_DIR / sub_name
     else:
         main_path = Path(clip)
         if not main_path.is_absolute():
             names = ", ".join(sorted(NAMED_CLIPS))
             raise SimulatorError(f"clip {clip!r} is neither a named clip ({names}) nor absolute")
-        sub_path = Path(sub_clip) if sub_clip is not None else None
     main = probe_clip(main_path)
     sub = probe_clip(sub_path) if sub_stream and sub_path is not None else None
     if sub_stream and sub is None:

@@ -93,7 +93,7 @@ def verify_username_token(
     return hmac.compare_digest(expected, given)
 
 
-class _Service(ONVIFService):
+class _Service(ONVIFService):  # type: ignore[misc]  # ipycam ships no type hints
     """ipycam's SOAP answers with our clock, stream URIs and profile set."""
 
     def __init__(self, config: CameraConfig, device: OnvifDeviceStandIn) -> None:
@@ -111,10 +111,10 @@ class _Service(ONVIFService):
             month=now.tm_mon,
             day=now.tm_mday,
         )
-        return self._wrap_envelope(body)
+        return str(self._wrap_envelope(body))
 
     def get_profiles(self) -> str:
-        response = super().get_profiles()
+        response = str(super().get_profiles())
         if self._device.rtsp_sub_uri is None:
             response = _SUB_PROFILE_RE.sub("", response)
         return response
@@ -129,8 +129,8 @@ class _Service(ONVIFService):
         elif token == MAIN_TOKEN:
             uri = self._device.rtsp_main_uri
         else:
-            return self.fault(f"No such profile: {token}")
-        return self._wrap_envelope(self._render("get_stream_uri", stream_uri=_xml_escape(uri)))
+            return str(self.fault(f"No such profile: {token}"))
+        return str(self._wrap_envelope(self._render("get_stream_uri", stream_uri=_xml_escape(uri))))
 
 
 def _xml_escape(text: str) -> str:
