@@ -25,7 +25,7 @@ from storage.archive import SegmentArchive
 from storage.db import models
 from storage.db import repository as repo
 from storage.db.database import Database
-from storage.objectstore import LocalObjectStore, ObjectStore
+from storage.objectstore import build_object_store
 from storage.spool import Spool
 
 log = logging.getLogger(__name__)
@@ -73,21 +73,19 @@ def camera_source(camera: object) -> CameraSource:
     )
 
 
-def build_object_store(config: HubConfig) -> ObjectStore:
-    store = config.storage.object_store
-    if store.type == "local":
-        return LocalObjectStore(Path(store.root))
-    raise NotImplementedError(f"object store type {store.type!r} is not available yet")
-
-
 class Hub:
     def __init__(self, config: HubConfig) -> None:
         self.config = config
         self.tz = ZoneInfo(config.district.timezone)
         self.db = Database(config.database.url, echo=config.database.echo)
         self.spool = Spool(Path(config.recording.spool_dir), tz=self.tz)
-        self.store = build_object_store(config)
-        self.archive = SegmentArchive(self.db, self.spool, self.store)
+        self.store = build_object_store(config.storage.object_store)
+        self.archive = SegmentArchive(
+            self.db,
+            self.spool,
+            self.store,
+            quota_bytes=int(config.recording.spool_quota_gb * 1e9),
+        )
         self.status_writer = StatusWriter(self.db, self.stream_stats)
         self.cameras: dict[str, CameraEntry] = {}
         self.state = HubState.NEW

@@ -27,9 +27,7 @@ def _utc(epoch: float | None) -> datetime | None:
 class StatusWriter:
     """Receives status changes on the event loop and writes them in order in one task."""
 
-    def __init__(
-        self, db: Database, stats_source: Callable[[], Mapping[str, StreamStats]]
-    ) -> None:
+    def __init__(self, db: Database, stats_source: Callable[[], Mapping[str, StreamStats]]) -> None:
         self._db = db
         self._stats_source = stats_source
         self._queue: asyncio.Queue[tuple[str, CameraStatus] | None] = asyncio.Queue(

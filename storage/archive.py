@@ -116,7 +116,8 @@ class SegmentArchive:
                     log.warning("object store unavailable, segments stay spooled: %s", exc)
                 else:
                     log.debug("object store still unavailable: %s", exc)
-                await asyncio.sleep(delay)
+                # A person must fix credentials or permissions: wait the longest.
+                await asyncio.sleep(delay if exc.retriable else _RETRY_MAX_S)
                 delay = min(_RETRY_MAX_S, delay * 2)
                 self._kick.set()
                 continue
@@ -201,6 +202,8 @@ class SegmentArchive:
                     row.stored_at = datetime.now(UTC)
             return
         await self._store.put_file(segment.object_key, path, content_type="video/mp4")
+        if segment.legal_hold:  # held by an inspection while it waited in the spool
+            await self._store.set_legal_hold(segment.object_key, True)
         async with self._db.session() as session:
             await repo.mark_segment_stored(session, segment.id, at=datetime.now(UTC))
         await asyncio.to_thread(self._spool.remove_ready, segment.object_key)

@@ -16,6 +16,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from storage.db.database import Database
 from tests.media import make_h264_mp4
 
+pytest_plugins = ["tests.s3server"]  # the s3_server fixture
+
 PG_ADMIN_URL = os.environ.get(
     "BKHUB_TEST_PG_ADMIN_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 )

@@ -41,7 +41,6 @@ from storage.objectstore.s3 import translate_error
 if TYPE_CHECKING:
     from tests.s3server import Credentials, S3Server
 
-pytest_plugins = ["tests.s3server"]  # the s3_server fixture
 
 BIG = 12 * 1024 * 1024  # > 5 MiB: the SDK uploads it in three parts
 INVALID_KEYS = ["", "../x", "/abs/x", "a//b", "a/../b", "a/./b", ".hidden"]

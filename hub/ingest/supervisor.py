@@ -18,9 +18,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final, Protocol
 
-from camera_adapters.onvif import OnvifError, probe_onvif
-
 from camera_adapters.errors import CameraError, OfflineReason
+from camera_adapters.onvif import OnvifError, probe_onvif
 from camera_adapters.rtsp import RtspSession, redact, with_credentials
 from hub.ingest.backoff import Backoff
 from hub.ingest.fanout import PacketFanout, StreamStarted, StreamStopped

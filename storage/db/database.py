@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
@@ -34,13 +35,22 @@ def _alembic_config(connection: Connection) -> AlembicConfig:
     return cfg
 
 
-def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
-    cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
+    # Let SQLAlchemy, not the driver, open transactions (see _sqlite_begin).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
     # WAL lets the API read while the recorder writes; foreign keys are off by default.
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    # IMMEDIATE takes the write lock up front and waits busy_timeout for it. A deferred
+    # transaction that reads and then writes fails at once with "database is locked" when
+    # another connection wrote in between (the recorder, status and archive tasks all write).
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class Database:
@@ -64,6 +74,7 @@ class Database:
         self._engine = create_async_engine(self.url, echo=self._echo, pool_pre_ping=True)
         if self.url.get_backend_name() == "sqlite":
             event.listen(self._engine.sync_engine, "connect", _sqlite_pragmas)
+            event.listen(self._engine.sync_engine, "begin", _sqlite_begin)
         self._sessions = async_sessionmaker(self._engine, expire_on_commit=False)
         try:
             await self.migrate()

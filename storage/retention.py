@@ -1,0 +1,149 @@
+"""Retention: expired footage leaves the store and the database together; held footage stays.
+
+Recordings are kept `recordings_days` after they end (per district, overridable per school).
+A segment under legal hold (set during an inspection) is never deleted until released. Each
+run writes one audit entry per camera it deleted from. On S3 the same policy is also set as
+bucket lifecycle rules, one day later than the job, as a backstop if the hub is down.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Final
+
+from sqlalchemy import delete, select, update
+
+from storage.db.database import Database
+from storage.db.models import AuditEntry, Camera, Segment, SegmentStatus
+from storage.objectstore import ObjectStore
+
+log = logging.getLogger(__name__)
+
+_BATCH: Final = 500
+LIFECYCLE_MARGIN_DAYS: Final = 1  # the store's own expiry trails the job, never precedes it
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionPolicy:
+    recordings_days: int = 30
+    clips_days: int = 180
+    recordings_by_school: Mapping[str, int] = field(default_factory=dict)
+    clips_by_school: Mapping[str, int] = field(default_factory=dict)
+
+    def recordings_days_for(self, school_id: str) -> int:
+        return self.recordings_by_school.get(school_id, self.recordings_days)
+
+    def lifecycle_rules(self, school_ids: list[str]) -> dict[str, int]:
+        """Object-store expiry per key prefix, trailing this policy by a margin."""
+        return {
+            f"recordings/{school}/": self.recordings_days_for(school) + LIFECYCLE_MARGIN_DAYS
+            for school in school_ids
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionReport:
+    deleted: int
+    bytes_freed: int
+    kept_on_hold: int
+
+
+async def apply_retention(
+    db: Database, store: ObjectStore, policy: RetentionPolicy, *, now: datetime
+) -> RetentionReport:
+    """Delete every expired, unheld recording segment from the store, then its row."""
+    deleted = freed = 0
+    async with db.session() as session:
+        schools = list(await session.scalars(select(Camera.school_id).distinct()))
+    held = 0
+    for school in schools:
+        cutoff = now - timedelta(days=policy.recordings_days_for(school))
+        expired = (
+            select(Segment)
+            .join(Camera, Camera.id == Segment.camera_id)
+            .where(
+                Camera.school_id == school,
+                Segment.end_at < cutoff,
+                Segment.status != SegmentStatus.SPOOLED,  # not uploaded yet: never lose it
+            )
+            .order_by(Segment.start_at)
+        )
+        while True:
+            async with db.session() as session:
+                batch = list(
+                    await session.scalars(
+                        expired.where(Segment.legal_hold.is_(False)).limit(_BATCH)
+                    )
+                )
+            if not batch:
+                break
+            for segment in batch:
+                if segment.status == SegmentStatus.STORED:
+                    await store.delete(segment.object_key)
+            async with db.session() as session:
+                await session.execute(delete(Segment).where(Segment.id.in_([s.id for s in batch])))
+                for camera_id in sorted({s.camera_id for s in batch}):
+                    mine = [s for s in batch if s.camera_id == camera_id]
+                    session.add(
+                        AuditEntry(
+                            at=now,
+                            actor="system",
+                            action="retention_delete",
+                            camera_id=camera_id,
+                            detail=f"{len(mine)} segment(s) from {mine[0].start_at.isoformat()} "
+                            f"to {mine[-1].end_at.isoformat()} (kept "
+                            f"{policy.recordings_days_for(school)} days)",
+                        )
+                    )
+            deleted += len(batch)
+            freed += sum(s.bytes for s in batch if s.status == SegmentStatus.STORED)
+        async with db.session() as session:
+            held += len(list(await session.scalars(expired.where(Segment.legal_hold.is_(True)))))
+    if deleted:
+        log.info("retention deleted %d segment(s), %.1f MB", deleted, freed / 1e6)
+    return RetentionReport(deleted=deleted, bytes_freed=freed, kept_on_hold=held)
+
+
+async def set_legal_hold(
+    db: Database,
+    store: ObjectStore,
+    camera_id: str,
+    start: datetime,
+    end: datetime,
+    *,
+    on: bool,
+    actor: str,
+    now: datetime,
+) -> int:
+    """Hold (or release) every segment of a camera overlapping [start, end); returns how many.
+
+    The database flag is authoritative; S3 object legal hold is applied where the bucket
+    supports it, so not even a bucket administrator's lifecycle rule can remove held footage.
+    """
+    async with db.session() as session:
+        segments = list(
+            await session.scalars(
+                select(Segment).where(
+                    Segment.camera_id == camera_id, Segment.end_at > start, Segment.start_at < end
+                )
+            )
+        )
+        await session.execute(
+            update(Segment).where(Segment.id.in_([s.id for s in segments])).values(legal_hold=on)
+        )
+        session.add(
+            AuditEntry(
+                at=now,
+                actor=actor,
+                action="legal_hold" if on else "legal_hold_release",
+                camera_id=camera_id,
+                detail=f"{len(segments)} segment(s) {start.isoformat()} – {end.isoformat()}",
+            )
+        )
+    for segment in segments:
+        if segment.status == SegmentStatus.STORED:
+            await store.set_legal_hold(segment.object_key, on)
+    return len(segments)
