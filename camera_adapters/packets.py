@@ -24,6 +24,10 @@ class StreamInfo:
     time_base: Fraction
     fps: float | None
     codec_header: bytes  # an empty fragmented MP4 holding the codec parameters
+    # The camera's own extradata. RTSP delivers H.264/H.265 in Annex B form (start codes);
+    # the MP4 header keeps it converted to avcC, and a muxer given avcC would copy Annex B
+    # packets verbatim into an unplayable file. Given Annex B, it converts them itself.
+    extradata: bytes = b""
 
     @classmethod
     def from_stream(cls, stream: av.stream.Stream) -> StreamInfo:
@@ -40,12 +44,25 @@ class StreamInfo:
             time_base=Fraction(stream.time_base or Fraction(1, 90000)),
             fps=float(rate) if rate else None,
             codec_header=buf.getvalue(),
+            extradata=bytes(ctx.extradata or b""),
         )
 
     def open_template(self) -> tuple[av.container.InputContainer, av.stream.Stream]:
         """Re-open the codec header; the caller closes the container after adding streams."""
         container = av.open(io.BytesIO(self.codec_header), "r", format="mp4")
         return container, container.streams.video[0]
+
+    def add_output_stream(self, out: av.container.OutputContainer) -> av.stream.Stream:
+        """A copy-mode stream in `out` for this stream's packets, as they came from the camera."""
+        template_container, template = self.open_template()
+        try:
+            stream = out.add_stream_from_template(template)
+        finally:
+            template_container.close()
+        stream.time_base = self.time_base
+        if self.extradata:
+            stream.codec_context.extradata = self.extradata
+        return stream
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,13 +38,8 @@ class FragmentedWriter:
         self._offset = first.decode_ts
         self._last_dts: int | None = None
         path.parent.mkdir(parents=True, exist_ok=True)
-        template_container, template = info.open_template()
-        try:
-            self._out = av.open(str(path), "w", format="mp4", options=_FRAGMENTED)
-            self._stream = self._out.add_stream_from_template(template)
-            self._stream.time_base = info.time_base
-        finally:
-            template_container.close()
+        self._out = av.open(str(path), "w", format="mp4", options=_FRAGMENTED)
+        self._stream = info.add_output_stream(self._out)
 
     def write(self, packet: EncodedPacket) -> None:
         dts = packet.decode_ts - self._offset

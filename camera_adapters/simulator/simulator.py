@@ -119,6 +119,11 @@ class CameraSimulator:
     # -- cameras -----------------------------------------------------------------------------
 
     @property
+    def pid(self) -> int | None:
+        """The RTSP server process id, or None when it is not running."""
+        return self._process.pid
+
+    @property
     def rtsp_port(self) -> int:
         return self._port
 
