@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import resource
 import tempfile
@@ -93,6 +94,7 @@ async def run(n: int, seconds: float, segment: int) -> None:
 
 
 def main() -> None:
+    logging.basicConfig(level=logging.WARNING)  # before any library configures the root logger
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("cameras", type=int, nargs="?", default=24)
     parser.add_argument("--seconds", type=float, default=60.0)

@@ -16,6 +16,7 @@ import logging
 import os
 import signal
 import sys
+import unicodedata
 from pathlib import Path
 
 import httpx
@@ -107,13 +108,22 @@ def _cameras_cmd(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return 0
-    print(f"{'camera':<16} {'school':<20} {'state':<11} {'fps':>5} {'kbps':>7}  reason")
+    id_width = max([len("camera"), *(len(row["id"]) for row in rows)])
+    print(
+        f"{'camera':<{id_width}}  {_pad('school', 22)}{'state':<11} {'fps':>5} {'kbps':>7}  reason"
+    )
     for row in rows:
         print(
-            f"{row['id']:<16} {row['school_name'][:18]:<20} {row['state']:<11} "
+            f"{row['id']:<{id_width}}  {_pad(row['school_name'], 22)}{row['state']:<11} "
             f"{row['fps'] or 0:>5.1f} {row['bitrate_kbps'] or 0:>7.0f}  {row['reason'] or ''}"
         )
     return 0
+
+
+def _pad(text: str, width: int) -> str:
+    """Left-align in a terminal, where a Chinese character takes two columns."""
+    used = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    return text + " " * max(1, width - used)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -143,7 +153,9 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
     )
-    logging.getLogger("alembic").setLevel(logging.WARNING)  # one line per migration is noise
+    # One line per migration or per HTTP request is noise on a terminal.
+    for chatty in ("alembic", "httpx"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     return int(args.run(args))
 
 
