@@ -171,3 +171,47 @@ class Export(Base):
     gaps: Mapped[str] = mapped_column(Text)  # JSON list of [start, end] ISO times without video
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class EventKind(StrEnum):
+    VIOLATION = "violation"  # a hygiene violation or a pest, from the detector
+    HEALTH = "health"  # a camera or hub health problem
+
+
+class Severity(StrEnum):
+    INFO = "info"
+    WARNING = "warning"
+    URGENT = "urgent"
+
+
+class Event(Base):
+    """One violation or health problem, from its start to its end (None while it lasts).
+
+    school_id and town_id are copied from the registry so every query filters by scope on
+    the event row itself.
+    """
+
+    __tablename__ = "events"
+    __table_args__ = (
+        Index("ix_events_school_started", "school_id", "started_at"),
+        Index("ix_events_camera_started", "camera_id", "started_at"),
+        Index("ix_events_town_started", "town_id", "started_at"),
+    )
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # random, unguessable
+    kind: Mapped[str] = mapped_column(String(16))
+    type: Mapped[str] = mapped_column(String(32), index=True)
+    severity: Mapped[str] = mapped_column(String(16))
+    camera_id: Mapped[str | None] = mapped_column(ForeignKey("cameras.id"))
+    school_id: Mapped[str | None] = mapped_column(ForeignKey("schools.id"))
+    town_id: Mapped[str | None] = mapped_column(ForeignKey("towns.id"))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    confidence: Mapped[float | None] = mapped_column(Float)
+    track_id: Mapped[str | None] = mapped_column(String(64))
+    snapshot_key: Mapped[str | None] = mapped_column(String(512))
+    clip_key: Mapped[str | None] = mapped_column(String(512))
+    detail: Mapped[str | None] = mapped_column(Text)  # JSON with type-specific facts
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    acknowledged_by: Mapped[str | None] = mapped_column(String(64))
+    ack_comment: Mapped[str | None] = mapped_column(Text)

@@ -6,13 +6,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db.models import (
     Camera,
     CameraStateChange,
     CameraStatus,
+    Export,
     School,
     Segment,
     SegmentStatus,
@@ -143,3 +144,69 @@ async def segments_between(
 async def camera_statuses(session: AsyncSession) -> dict[str, CameraStatus]:
     result = await session.scalars(select(CameraStatus))
     return {row.camera_id: row for row in result}
+
+
+# --- footage exports and storage verification -------------------------------------------
+
+
+async def camera_school(session: AsyncSession, camera_id: str) -> str | None:
+    """The school a camera belongs to, or None for an unknown camera."""
+    return await session.scalar(select(Camera.school_id).where(Camera.id == camera_id))
+
+
+async def exports_for_range(
+    session: AsyncSession, camera_id: str, start: datetime, end: datetime, *, now: datetime
+) -> list[Export]:
+    """Unexpired exports of exactly this camera and requested range, newest first."""
+    result = await session.scalars(
+        select(Export)
+        .where(
+            Export.camera_id == camera_id,
+            Export.start_at == start,
+            Export.end_at == end,
+            Export.expires_at > now,
+        )
+        .order_by(Export.created_at.desc())
+    )
+    return list(result)
+
+
+async def expired_exports(session: AsyncSession, now: datetime, limit: int = 500) -> list[Export]:
+    result = await session.scalars(
+        select(Export).where(Export.expires_at <= now).order_by(Export.expires_at).limit(limit)
+    )
+    return list(result)
+
+
+async def delete_export(session: AsyncSession, export_id: str) -> None:
+    await session.execute(delete(Export).where(Export.id == export_id))
+
+
+async def segments_with_objects(
+    session: AsyncSession, *, after_id: int, limit: int
+) -> list[Segment]:
+    """Stored and spooled segments (the ones with bytes somewhere), by id after `after_id`."""
+    result = await session.scalars(
+        select(Segment)
+        .where(
+            Segment.id > after_id,
+            Segment.status.in_([SegmentStatus.STORED, SegmentStatus.SPOOLED]),
+        )
+        .order_by(Segment.id)
+        .limit(limit)
+    )
+    return list(result)
+
+
+async def exports_after(session: AsyncSession, *, after_id: str, limit: int) -> list[Export]:
+    result = await session.scalars(
+        select(Export).where(Export.id > after_id).order_by(Export.id).limit(limit)
+    )
+    return list(result)
+
+
+async def known_object_keys(session: AsyncSession, keys: Sequence[str]) -> set[str]:
+    """Which of `keys` a segment or an export row names."""
+    segments = await session.scalars(select(Segment.object_key).where(Segment.object_key.in_(keys)))
+    exports = await session.scalars(select(Export.object_key).where(Export.object_key.in_(keys)))
+    return {*segments, *exports}
