@@ -215,3 +215,8 @@ class Event(Base):
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     acknowledged_by: Mapped[str | None] = mapped_column(String(64))
     ack_comment: Mapped[str | None] = mapped_column(Text)
+
+
+# Tables owned by other packages live in their own modules and register on Base.metadata
+# when imported here, so Alembic and create_all always see the whole schema.
+from storage.db import models_accounts, models_alerts  # noqa: E402, F401

@@ -1,0 +1,3 @@
+"""Account tables (users, sessions): owned by web/auth."""
+
+from __future__ import annotations
