@@ -19,6 +19,7 @@ from hub.ingest.supervisor import (
     IngestTimings,
     OnvifSource,
 )
+from hub.maintenance import MaintenanceJob, retention_policy
 from hub.recording.recorder import SegmentRecorder
 from hub.status import StatusWriter
 from storage.archive import SegmentArchive
@@ -87,6 +88,12 @@ class Hub:
             quota_bytes=int(config.recording.spool_quota_gb * 1e9),
         )
         self.status_writer = StatusWriter(self.db, self.stream_stats)
+        self.maintenance = MaintenanceJob(
+            self.db,
+            self.store,
+            retention_policy(config),
+            [school.id for school in config.schools],
+        )
         self.cameras: dict[str, CameraEntry] = {}
         self.state = HubState.NEW
 
@@ -97,6 +104,7 @@ class Hub:
         await self._sync_registry()
         await self.archive.start()  # recovers the spool before any recorder writes to it
         self.status_writer.start()
+        self.maintenance.start()
         ingest = self.config.ingest
         timings = IngestTimings(
             open_timeout_s=ingest.open_timeout_s, transport=str(ingest.rtsp_transport)
@@ -139,6 +147,7 @@ class Hub:
         await asyncio.gather(
             *(asyncio.to_thread(e.recorder.stop) for e in self.cameras.values() if e.recorder)
         )
+        await self.maintenance.stop()
         await self.archive.stop()
         await self.status_writer.stop()
         await self.db.stop()

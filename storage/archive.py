@@ -201,7 +201,11 @@ class SegmentArchive:
                     row.status = status
                     row.stored_at = datetime.now(UTC)
             return
-        await self._store.put_file(segment.object_key, path, content_type="video/mp4")
+        # A crash can fall between a finished upload and the row update: the object is then
+        # already there, and uploading it again would store a second version of it.
+        existing = await self._store.stat(segment.object_key)
+        if existing is None or existing.size != segment.bytes:
+            await self._store.put_file(segment.object_key, path, content_type="video/mp4")
         if segment.legal_hold:  # held by an inspection while it waited in the spool
             await self._store.set_legal_hold(segment.object_key, True)
         async with self._db.session() as session:

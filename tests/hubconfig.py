@@ -15,6 +15,7 @@ def write_config(
     segment_seconds: int = 60,
     backoff_max_s: float = 2.0,
     web_port: int = 8000,
+    store: str = "{type: local, root: objects}",
 ) -> Path:
     """A one-town district with one school holding `cameras` (YAML flow mappings)."""
     body = "\n".join(f"      - {c}" for c in cameras)
@@ -32,7 +33,7 @@ schools:
 {body}
 ingest: {{open_timeout_s: 3, backoff_initial_s: 0.2, backoff_max_s: {backoff_max_s}}}
 recording: {{segment_seconds: {segment_seconds}, spool_dir: spool}}
-storage: {{object_store: {{type: local, root: objects}}}}
+storage: {{object_store: {store}}}
 database: {{url: "{db}"}}
 web: {{port: {web_port}}}
 """
