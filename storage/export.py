@@ -234,7 +234,7 @@ class FootageExporter:
                 if s.status in (SegmentStatus.STORED, SegmentStatus.SPOOLED)
             ]
         for row in earlier:
-            if _reusable(row, now) and await self._store.stat(row.object_key) is not None:
+            if _reusable(row, now) and await self._still_stored(row.object_key):
                 async with self._db.session() as session:
                     session.add(_audit(now, actor, "export", row, "cached " + _range(row)))
                 return await self._result(row, cached=True)
@@ -242,6 +242,12 @@ class FootageExporter:
             raise NoFootage(f"camera {camera_id!r} recorded nothing from {start} to {end}")
         async with self._slots:
             return await self._make(school_id, camera_id, start, end, segments, actor=actor)
+
+    async def _still_stored(self, key: str) -> bool:
+        try:
+            return await self._store.stat(key) is not None
+        except ObjectStoreError as exc:
+            raise ExportFailed(f"cannot reach the store: {exc}", retriable=exc.retriable) from exc
 
     async def _make(
         self,
@@ -304,8 +310,8 @@ class FootageExporter:
 
     async def _forget_object(self, key: str) -> None:
         try:
-            await asyncio.shield(self._store.delete(key))
-        except (ObjectStoreError, asyncio.CancelledError) as exc:
+            await asyncio.shield(self._store.delete(key))  # finishes even if we are cancelled
+        except ObjectStoreError as exc:
             log.warning("could not remove the unrecorded export %s: %s", key, exc)
 
     async def _concatenate(

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import re
 import shutil
 import subprocess
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import av
+import httpx
 import pytest
 from sqlalchemy import func, select
 
@@ -31,9 +34,10 @@ from storage.export import (
     find_gaps,
 )
 from storage.mp4 import FragmentedWriter
-from storage.objectstore import LocalObjectStore
+from storage.objectstore import LocalObjectStore, ObjectStore, S3ObjectStore
 from storage.spool import SegmentMeta, Spool
 from tests.media import make_h264_mp4, read_packets
+from tests.s3server import S3Server
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 T0 = 1_764_000_000.0
@@ -85,7 +89,7 @@ def footage(tmp_path_factory: pytest.TempPathFactory) -> Footage:
 
 async def _install(
     db: Database,
-    store: LocalObjectStore,
+    store: ObjectStore,
     footage: Footage,
     metas: list[SegmentMeta],
     *,
@@ -125,7 +129,7 @@ async def _install(
 
 
 def _exporter(
-    db: Database, store: LocalObjectStore, footage: Footage, tmp_path: Path, **options: float
+    db: Database, store: ObjectStore, footage: Footage, tmp_path: Path, **options: float
 ) -> FootageExporter:
     return FootageExporter(
         db,
@@ -335,3 +339,28 @@ async def test_spooled_segment_uploaded_meanwhile_is_read_from_the_store(
     )
     result = await exporter.export("c1", at(0), at(6), actor="inspector-li")
     assert result.duration_s == pytest.approx(6)
+
+
+async def test_export_from_s3_downloads_segments_and_is_served_by_presigned_url(
+    db: Database, tmp_path: Path, footage: Footage, s3_server: S3Server
+) -> None:
+    creds = s3_server.credentials
+    store = S3ObjectStore(
+        endpoint=s3_server.endpoint,
+        bucket=f"t-{uuid.uuid4().hex[:16]}",
+        access_key=creds.access_key,
+        secret_key=creds.secret_key,
+        secure=False,
+    )
+    await _install(db, store, footage, footage.segments[:3])
+
+    result = await _exporter(db, store, footage, tmp_path).export(
+        "c1", at(1), at(17), actor="inspector-li"
+    )
+
+    assert result.download_url is not None
+    async with httpx.AsyncClient() as client:
+        response = await client.get(result.download_url)
+    assert response.status_code == 200
+    assert hashlib.sha256(response.content).hexdigest() == result.sha256
+    assert list((tmp_path / "work").iterdir()) == []  # downloaded segments removed
