@@ -22,6 +22,7 @@ from pathlib import Path
 import httpx
 import uvicorn
 
+from hub import cli_storage
 from hub.config import ConfigError, HubConfig, load_config
 
 EXIT_CONFIG = 2
@@ -126,6 +127,10 @@ def _pad(text: str, width: int) -> str:
     return text + " " * max(1, width - used)
 
 
+def _storage_cmd(args: argparse.Namespace) -> int:
+    return cli_storage.run(_load(args.config), args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bkhub", description="Bright Kitchen Hub 明厨亮灶")
     parser.add_argument("-c", "--config", default=DEFAULT_CONFIG, help="config file path")
@@ -144,6 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     cams.add_argument("--url", help="hub base URL (default: http://127.0.0.1:<web.port>)")
     cams.add_argument("--json", action="store_true")
     cams.set_defaults(run=_cameras_cmd)
+    cli_storage.add_parser(sub).set_defaults(run=_storage_cmd)
     return parser
 
 

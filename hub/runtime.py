@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from hub.config import HubConfig
 from hub.ingest.backoff import Backoff
 from hub.ingest.stats import StreamStats
+from hub.ingest.substream import SubStreams
 from hub.ingest.supervisor import (
     CameraSource,
     CameraSupervisor,
@@ -26,6 +27,7 @@ from storage.archive import SegmentArchive
 from storage.db import models
 from storage.db import repository as repo
 from storage.db.database import Database
+from storage.export import FootageExporter
 from storage.objectstore import build_object_store
 from storage.spool import Spool
 
@@ -88,13 +90,22 @@ class Hub:
             quota_bytes=int(config.recording.spool_quota_gb * 1e9),
         )
         self.status_writer = StatusWriter(self.db, self.stream_stats)
+        self.exporter = FootageExporter(
+            self.db,
+            self.store,
+            work_dir=Path(config.recording.spool_dir) / "export-work",
+            spool=self.spool.ready_path,
+        )
         self.maintenance = MaintenanceJob(
             self.db,
             self.store,
             retention_policy(config),
             [school.id for school in config.schools],
+            expire_exports=self.exporter.expire,
         )
         self.cameras: dict[str, CameraEntry] = {}
+        # Sub-streams are pulled only while a live viewer needs one (web.live).
+        self.substreams = SubStreams.from_config(config)
         self.state = HubState.NEW
 
     async def start(self) -> None:
@@ -142,6 +153,7 @@ class Hub:
     async def stop(self) -> None:
         if self.state is not HubState.RUNNING:
             return
+        await self.substreams.stop()
         await asyncio.gather(*(entry.supervisor.stop() for entry in self.cameras.values()))
         # Each recorder finishes its current segment into the spool (a blocking remux).
         await asyncio.gather(

@@ -31,11 +31,13 @@ async def _registry(db: Database) -> None:
         )
 
 
-def _spooled_segment(spool: Spool, clip: Path, offset_s: float) -> SegmentMeta:
+def _spooled_segment(
+    spool: Spool, clip: Path, offset_s: float, *, camera_id: str = "c1", school_id: str = "s1"
+) -> SegmentMeta:
     info, packets = read_packets(clip, start_wall=1_764_000_000.0 + offset_s)
     packets = list(packets)
     start = datetime.fromtimestamp(packets[0].wall_time, UTC)
-    part = spool.new_part("c1", "s1", start)
+    part = spool.new_part(camera_id, school_id, start)
     writer = FragmentedWriter(part, info, packets[0])
     for p in packets:
         writer.write(p)

@@ -5,25 +5,35 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from hub.config import HubConfig
 from hub.runtime import Hub
-from web.routes import cameras, health
+from web.live import live_viewers_for
+from web.routes import cameras, exports, health, live
+
+STATIC_DIR = Path(__file__).with_name("static")  # the console: plain files, no build step
 
 
 def create_app(config: HubConfig) -> FastAPI:
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[dict[str, Hub]]:
+    async def lifespan(_app: FastAPI) -> AsyncIterator[dict[str, object]]:
         hub = Hub(config)
         await hub.start()
+        viewers = live_viewers_for(hub)
+        viewers.start()
         try:
-            yield {"hub": hub}
+            yield {"hub": hub, "live": viewers}
         finally:
+            await viewers.stop()  # before the hub: viewers read its camera pulls
             await hub.stop()
 
     app = FastAPI(title="Bright Kitchen Hub 明厨亮灶视频监管平台", lifespan=lifespan)
-    for module in (health, cameras):
+    for module in (health, cameras, exports, live):
         app.include_router(module.router)
+    # Last: the console at "/" only answers what no API route took.
+    app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="console")
     return app
