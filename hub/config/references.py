@@ -10,6 +10,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from ._locs import Loc, format_loc
+from .alerts import find_alert_reference_problems
 
 __all__ = ["find_reference_problems"]
 
@@ -81,4 +82,5 @@ def find_reference_problems(config: Any) -> list[tuple[Loc, str]]:
     for key in _keys(_get(_get(config, "simulator"), "clips")):
         if key not in cameras:
             problems.append((("simulator", "clips", key), f"unknown camera id {key!r}"))
+    problems += find_alert_reference_problems(config)  # recipients' schools and towns
     return problems

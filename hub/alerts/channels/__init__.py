@@ -1,0 +1,31 @@
+"""Alert channels: the base class, the kinds in a plain registry dict, and `build_channel`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .base import Channel
+from .console import ConsoleBus, ConsoleChannel, Subscription
+from .dingtalk import DingTalkChannel
+from .mqtt import MqttChannel
+from .smtp import SmtpChannel
+from .webhook import WebhookChannel
+from .wecom import WeComChannel
+
+__all__ = ["CHANNEL_TYPES", "Channel", "ConsoleBus", "Subscription", "build_channel"]
+
+# type (the config's `type` tag) -> constructor taking (config, bus)
+CHANNEL_TYPES: dict[str, Callable[[Any, ConsoleBus], Channel]] = {
+    "wecom": lambda cfg, _bus: WeComChannel(cfg),
+    "dingtalk": lambda cfg, _bus: DingTalkChannel(cfg),
+    "webhook": lambda cfg, _bus: WebhookChannel(cfg),
+    "smtp": lambda cfg, _bus: SmtpChannel(cfg),
+    "mqtt": lambda cfg, _bus: MqttChannel(cfg),
+    "console": lambda cfg, bus: ConsoleChannel(cfg, bus=bus),
+}
+
+
+def build_channel(config: Any, bus: ConsoleBus) -> Channel:
+    """The channel a config describes; ChannelConfigError if its settings cannot work."""
+    return CHANNEL_TYPES[config.type](config, bus)

@@ -1,0 +1,245 @@
+"""The delivery worker: one task per channel sends due outbox messages in order.
+
+Per channel, messages go out oldest first; a retriable failure stops that channel's queue
+(so a school's alerts stay in order) and waits with capped exponential backoff and jitter;
+other channels carry on in their own tasks. Each message is claimed (attempts + 1, committed)
+before it is rendered and sent and marked sent right after, so a crash repeats at most the
+one message in flight, with the same idempotency key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from datetime import datetime
+from typing import Final
+
+from sqlalchemy import func, select, update
+
+from hub.config.alerts import DeliveryConfig
+from hub.ingest.backoff import Backoff
+from storage.db.database import Database
+from storage.db.models import Event
+from storage.db.models_alerts import AlertMessage, AlertMessageEvent, MessageStatus
+
+from .channels import Channel
+from .errors import DeliveryError
+from .health import ChannelHealth
+from .model import Clock, Outgoing, RecipientRef
+from .render import Renderer
+from .routing import AlertPolicy
+
+log = logging.getLogger(__name__)
+
+__all__ = ["DeliveryWorker", "SnapshotSource"]
+
+SnapshotSource = Callable[[str], Awaitable[bytes | None]]
+_BATCH: Final = 50  # due messages fetched per round; order is kept across rounds
+_GRACE_S: Final = 5.0  # on top of the channel's own timeout before a send is abandoned
+
+
+class DeliveryWorker:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        policy: AlertPolicy,
+        renderer: Renderer,
+        channels: dict[str, Channel],
+        health: dict[str, ChannelHealth],
+        delivery: DeliveryConfig,
+        clock: Clock,
+        snapshots: SnapshotSource | None = None,
+    ) -> None:
+        self._db = db
+        self._policy = policy
+        self._renderer = renderer
+        self._channels = channels
+        self._health = health
+        self._cfg = delivery
+        self._clock = clock
+        self._snapshots = snapshots
+        self._wakes = {name: asyncio.Event() for name in channels}
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+
+    def start(self) -> None:
+        for name in self._channels:
+            if name not in self._tasks:
+                self._tasks[name] = asyncio.create_task(
+                    self._run(name), name=f"alerts:deliver:{name}"
+                )
+
+    async def stop(self) -> None:
+        tasks, self._tasks = list(self._tasks.values()), {}
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    def wake(self) -> None:
+        """New messages were committed: look now instead of at the next poll."""
+        for event in self._wakes.values():
+            event.set()
+
+    async def _run(self, name: str) -> None:
+        channel, wake = self._channels[name], self._wakes[name]
+        cfg = self._cfg
+        backoff = Backoff(
+            initial_s=cfg.backoff_initial_s, max_s=cfg.backoff_max_s, jitter=cfg.backoff_jitter
+        )
+        while True:
+            wake.clear()
+            try:
+                due = await self._due(name)
+            except Exception:
+                log.exception("alerts: cannot read the outbox of channel %s", name)
+                due = []
+            if not due:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(cfg.poll_s):
+                        await wake.wait()
+                continue
+            for message_id in due:
+                if not await self._deliver(channel, message_id):
+                    # A dead receiver is not hammered by new alerts: the wait is not woken.
+                    await asyncio.sleep(backoff.next_delay())
+                    break
+                backoff.reset()
+
+    async def _due(self, name: str) -> list[int]:
+        async with self._db.session() as session:
+            rows = await session.scalars(
+                select(AlertMessage.id)
+                .where(
+                    AlertMessage.channel == name,
+                    AlertMessage.status == MessageStatus.PENDING,
+                    AlertMessage.due_at <= self._clock(),
+                )
+                .order_by(AlertMessage.id)
+                .limit(_BATCH)
+            )
+            return list(rows)
+
+    async def _claim(self, message_id: int) -> Outgoing | None:
+        """Count the attempt and render the message in one transaction; None if not pending.
+
+        The UPDATE locks the row, so an event joining this message (outbox._history) either
+        committed before and is rendered here, or sees attempts > 0 and starts a new message.
+        """
+        now = self._clock()
+        async with self._db.session() as session:
+            claimed = await session.execute(
+                update(AlertMessage)
+                .where(AlertMessage.id == message_id, AlertMessage.status == MessageStatus.PENDING)
+                .values(attempts=AlertMessage.attempts + 1)
+            )
+            if claimed.rowcount == 0:  # type: ignore[attr-defined]
+                return None
+            msg = await session.get_one(AlertMessage, message_id)
+            events = list(
+                await session.scalars(
+                    select(Event)
+                    .join(AlertMessageEvent, AlertMessageEvent.event_id == Event.id)
+                    .where(AlertMessageEvent.message_id == message_id)
+                    .order_by(Event.started_at, Event.id)
+                )
+            )
+        if not events:
+            return None
+        return self._renderer.render(
+            key=msg.key,
+            channel=msg.channel,
+            address=msg.address,
+            level=msg.level,
+            school_id=msg.school_id,
+            recipients=self._recipients(msg.recipients),
+            events=events,
+            created_at=msg.created_at,
+            now=now,
+        )
+
+    def _recipients(self, ids_json: str) -> tuple[RecipientRef, ...]:
+        refs = []
+        for rid in json.loads(ids_json):
+            person = self._policy.recipient(rid)
+            if person is None:
+                refs.append(RecipientRef(id=rid, name=rid))
+            else:
+                refs.append(RecipientRef(rid, person.name, person.mobile, person.email))
+        return tuple(refs)
+
+    async def _with_snapshot(self, channel: Channel, message: Outgoing) -> Outgoing:
+        key = message.first.snapshot_key
+        if not channel.wants_snapshot or key is None or self._snapshots is None:
+            return message
+        try:
+            image = await self._snapshots(key)
+        except Exception as exc:  # the alert goes out without its picture
+            log.warning("alerts: snapshot %s unavailable: %s", key, exc)
+            return message
+        if image is None or len(image) > self._cfg.max_snapshot_bytes:
+            return message
+        return replace(message, snapshot=image, snapshot_name=key.rsplit("/", 1)[-1])
+
+    async def _deliver(self, channel: Channel, message_id: int) -> bool:
+        """Send one message; False when the channel should back off."""
+        health = self._health[channel.name]
+        try:
+            message = await self._claim(message_id)
+        except Exception:
+            log.exception("alerts: cannot claim message %d", message_id)
+            return False
+        if message is None:
+            return True
+        message = await self._with_snapshot(channel, message)
+        error: str | None = None
+        fatal = False
+        try:
+            async with asyncio.timeout(channel.timeout_s + _GRACE_S):
+                await channel.send(message)
+        except DeliveryError as exc:
+            error, fatal = str(exc), not exc.retriable
+        except TimeoutError:
+            error = f"no answer within {channel.timeout_s + _GRACE_S:.0f} s"
+        except Exception as exc:  # a bug in an adapter must not lose the alert: retry it
+            log.exception("alerts: channel %s crashed while sending", channel.name)
+            error = f"{type(exc).__name__}: {exc}"
+        now = self._clock()
+        if error is None:
+            health.success(now)
+            status, ok = MessageStatus.SENT, True
+        else:
+            health.failure(error, now, fatal=fatal)
+            status, ok = (MessageStatus.FAILED if fatal else MessageStatus.PENDING), fatal
+        try:
+            await self._finish(
+                message_id, status, sent_at=now if error is None else None, error=error
+            )
+        except Exception:  # stays pending: sent again later with the same key
+            log.exception("alerts: cannot record the outcome of message %d", message_id)
+            return False
+        return ok
+
+    async def _finish(
+        self, message_id: int, status: MessageStatus, *, sent_at: datetime | None, error: str | None
+    ) -> None:
+        async with self._db.session() as session:
+            await session.execute(
+                update(AlertMessage)
+                .where(AlertMessage.id == message_id)
+                .values(status=status, sent_at=sent_at, last_error=error and error[:2000])
+            )
+
+    async def pending(self) -> dict[str, int]:
+        async with self._db.session() as session:
+            rows = await session.execute(
+                select(AlertMessage.channel, func.count())
+                .where(AlertMessage.status == MessageStatus.PENDING)
+                .group_by(AlertMessage.channel)
+            )
+            return {name: int(count) for name, count in rows.tuples()}
