@@ -17,12 +17,11 @@ import threading
 import time
 from dataclasses import dataclass, field
 from email import message_from_bytes
+from email import policy as email_policy
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, quote_plus, urlsplit
-
-from aiosmtpd.controller import Controller
 
 WECOM_KEY = "693a91f6-test-key"
 DINGTALK_TOKEN = "dt-token"
@@ -92,7 +91,7 @@ class HttpReceiver:
         self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
         self._thread.start()
         return self
 
@@ -191,7 +190,7 @@ class _MailBox:
         self.mails: list[Message] = []
 
     async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:
-        mail = message_from_bytes(envelope.content)
+        mail = message_from_bytes(envelope.content, policy=email_policy.default)
         mail["X-Envelope-To"] = ",".join(envelope.rcpt_tos)
         self.mails.append(mail)
         return "250 Message accepted for delivery"
@@ -201,6 +200,8 @@ class SmtpReceiver:
     """aiosmtpd on 127.0.0.1 in its own thread; `.mails` are the parsed messages."""
 
     def __init__(self) -> None:
+        from aiosmtpd.controller import Controller  # a test dependency (pyproject dev extra)
+
         self._box = _MailBox()
         self.port = free_port()
         self._controller = Controller(self._box, hostname="127.0.0.1", port=self.port)

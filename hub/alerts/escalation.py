@@ -95,7 +95,7 @@ class Escalator:
                     .limit(_BATCH)
                     .with_for_update(of=AlertState)
                 )
-            ).tuples()
+            ).all()
             steps = 0
             for state, event in rows:
                 facts = policy.describe(event)

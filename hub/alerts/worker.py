@@ -242,4 +242,4 @@ class DeliveryWorker:
                 .where(AlertMessage.status == MessageStatus.PENDING)
                 .group_by(AlertMessage.channel)
             )
-            return {name: int(count) for name, count in rows.tuples()}
+            return {name: int(count) for name, count in rows.all()}

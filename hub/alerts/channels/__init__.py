@@ -5,15 +5,25 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from ..errors import ChannelConfigError
 from .base import Channel
 from .console import ConsoleBus, ConsoleChannel, Subscription
 from .dingtalk import DingTalkChannel
-from .mqtt import MqttChannel
 from .smtp import SmtpChannel
 from .webhook import WebhookChannel
 from .wecom import WeComChannel
 
 __all__ = ["CHANNEL_TYPES", "Channel", "ConsoleBus", "Subscription", "build_channel"]
+
+
+def _mqtt(config: Any, _bus: ConsoleBus) -> Channel:
+    # aiomqtt is needed only when an mqtt channel is configured.
+    try:
+        from .mqtt import MqttChannel
+    except ImportError as exc:
+        raise ChannelConfigError(f"channel {config.name}: MQTT needs aiomqtt ({exc})") from None
+    return MqttChannel(config)
+
 
 # type (the config's `type` tag) -> constructor taking (config, bus)
 CHANNEL_TYPES: dict[str, Callable[[Any, ConsoleBus], Channel]] = {
@@ -21,7 +31,7 @@ CHANNEL_TYPES: dict[str, Callable[[Any, ConsoleBus], Channel]] = {
     "dingtalk": lambda cfg, _bus: DingTalkChannel(cfg),
     "webhook": lambda cfg, _bus: WebhookChannel(cfg),
     "smtp": lambda cfg, _bus: SmtpChannel(cfg),
-    "mqtt": lambda cfg, _bus: MqttChannel(cfg),
+    "mqtt": _mqtt,
     "console": lambda cfg, bus: ConsoleChannel(cfg, bus=bus),
 }
 
