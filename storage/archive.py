@@ -99,13 +99,19 @@ class SegmentArchive:
 
     async def _run(self) -> None:
         delay = _RETRY_INITIAL_S
+        retry_at = 0.0  # loop time before which uploads wait; indexing never waits
+        loop = asyncio.get_running_loop()
         while True:
+            wait_s = _IDLE_RESCAN_S if retry_at <= loop.time() else retry_at - loop.time()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._kick.wait(), _IDLE_RESCAN_S)
+                await asyncio.wait_for(self._kick.wait(), min(wait_s, _IDLE_RESCAN_S))
             self._kick.clear()
             try:
+                # The database learns of every finished segment at once, outage or not.
                 await self._index_incoming()
                 await self._enforce_quota()
+                if loop.time() < retry_at:
+                    continue
                 if not self._store_ready:
                     await self._store.start()
                     self._store_ready = True
@@ -117,20 +123,19 @@ class SegmentArchive:
                 else:
                     log.debug("object store still unavailable: %s", exc)
                 # A person must fix credentials or permissions: wait the longest.
-                await asyncio.sleep(delay if exc.retriable else _RETRY_MAX_S)
+                retry_at = loop.time() + (delay if exc.retriable else _RETRY_MAX_S)
                 delay = min(_RETRY_MAX_S, delay * 2)
-                self._kick.set()
                 continue
             except Exception:
                 log.exception("archive step failed; retrying")
-                await asyncio.sleep(delay)
+                retry_at = loop.time() + delay
                 delay = min(_RETRY_MAX_S, delay * 2)
-                self._kick.set()
                 continue
             if self.failing_since is not None:
                 log.warning("object store reachable again")
                 self.failing_since = None
             delay = _RETRY_INITIAL_S
+            retry_at = 0.0
 
     async def _index_incoming(self) -> None:
         while self._incoming:
