@@ -10,6 +10,7 @@ from enum import StrEnum
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from hub.alerts import AlertService
 from hub.config import HubConfig
 from hub.ingest.backoff import Backoff
 from hub.ingest.stats import StreamStats
@@ -90,6 +91,9 @@ class Hub:
             quota_bytes=int(config.recording.spool_quota_gb * 1e9),
         )
         self.status_writer = StatusWriter(self.db, self.stream_stats)
+        # Alerts (hub/alerts): outbox delivery and escalation; `self.alerts.raise_event`
+        # is how the detector and the health monitor record events.
+        self.alerts = AlertService(config, self.db, snapshots=self._snapshot)
         self.exporter = FootageExporter(
             self.db,
             self.store,
@@ -113,6 +117,7 @@ class Hub:
             raise RuntimeError(f"hub cannot start from state {self.state}")
         await self.db.start()
         await self._sync_registry()
+        await self.alerts.start()  # never blocks: channel checks run in the background
         await self.archive.start()  # recovers the spool before any recorder writes to it
         self.status_writer.start()
         self.maintenance.start()
@@ -162,8 +167,16 @@ class Hub:
         await self.maintenance.stop()
         await self.archive.stop()
         await self.status_writer.stop()
+        await self.alerts.stop()
         await self.db.stop()
         self.state = HubState.STOPPED
+
+    async def _snapshot(self, key: str) -> bytes | None:
+        """A snapshot's bytes for an alert, or None when missing or too big to attach."""
+        info = await self.store.stat(key)
+        if info is None or info.size > self.config.alerts.delivery.max_snapshot_bytes:
+            return None
+        return await self.store.read_bytes(key)
 
     def stream_stats(self) -> dict[str, StreamStats]:
         return {cid: entry.supervisor.stats.snapshot() for cid, entry in self.cameras.items()}

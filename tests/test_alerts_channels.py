@@ -161,7 +161,8 @@ async def test_smtp_mails_the_alert_with_its_snapshot() -> None:
     assert "发现老鼠" in str(mail["Subject"])
     parts = list(mail.walk())
     body = next(p for p in parts if p.get_content_type() == "text/plain")
-    assert "https://bkhub.example.edu/events/e1" in body.get_payload(decode=True).decode()
+    text = body.get_payload(decode=True)
+    assert isinstance(text, bytes) and "https://bkhub.example.edu/events/e1" in text.decode()
     image = next(p for p in parts if p.get_content_type() == "image/jpeg")
     assert image.get_payload(decode=True) == JPEG
     unreachable = _channel({"type": "smtp", "host": "127.0.0.1", "port": free_port()})

@@ -32,7 +32,7 @@ def _problems(tmp_path: Path, alerts: dict[str, Any], env: dict[str, str] | None
 
 
 def test_every_channel_kind_loads_with_secrets_from_env(tmp_path: Path) -> None:
-    channels = [
+    channels: list[dict[str, Any]] = [
         {"type": "wecom", "url": "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=${K}"},
         {
             "type": "dingtalk",

@@ -13,7 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from hub.config import HubConfig
 from hub.runtime import Hub
 from web.live import live_viewers_for
-from web.routes import cameras, exports, health, live
+from web.routes import alerts, cameras, exports, health, live
 
 STATIC_DIR = Path(__file__).with_name("static")  # the console: plain files, no build step
 
@@ -32,7 +32,7 @@ def create_app(config: HubConfig) -> FastAPI:
             await hub.stop()
 
     app = FastAPI(title="Bright Kitchen Hub 明厨亮灶视频监管平台", lifespan=lifespan)
-    for module in (health, cameras, exports, live):
+    for module in (health, cameras, exports, live, alerts):
         app.include_router(module.router)
     # Last: the console at "/" only answers what no API route took.
     app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="console")
