@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from storage.db.database import Database
 from storage.db.models import AuditEntry, Camera, School, Segment, SegmentStatus
 from storage.objectstore import LocalObjectStore
 from storage.retention import RetentionPolicy, apply_retention, set_legal_hold
+from storage.verify import verify_storage
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 
@@ -95,6 +97,8 @@ async def test_retention_deletes_expired_keeps_held_and_overrides(
     }
     assert report.deleted == 3 and report.bytes_freed == 3000 and report.kept_on_hold == 1
     assert {k async for k in store.list_keys("recordings/")} == keys  # store agrees with DB
+    verified = await verify_storage(db, store)
+    assert verified.ok and not verified.orphaned and not verified.missing
     async with db.session() as s:
         audit = list(await s.scalars(select(AuditEntry).order_by(AuditEntry.id)))
     assert [a.action for a in audit] == ["legal_hold", "retention_delete", "retention_delete"]
