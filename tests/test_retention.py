@@ -47,7 +47,7 @@ async def _setup(db: Database, store: LocalObjectStore, tmp_path: Path) -> None:
                         start_at=end - timedelta(minutes=1),
                         end_at=end,
                         bytes=1000,
-                        sha256="0" * 64,
+                        sha256=hashlib.sha256(blob.read_bytes()).hexdigest(),
                         object_key=key,
                         status=SegmentStatus.STORED,
                         recovered=False,
