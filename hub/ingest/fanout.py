@@ -130,6 +130,11 @@ class PacketFanout:
             self._subs = tuple(s for s in self._subs if s is not sub)
 
     @property
+    def current(self) -> StreamInfo | None:
+        """The running stream's parameters; None while the camera is not streaming."""
+        return self._current
+
+    @property
     def subscriber_count(self) -> int:
         return len(self._subs)
 
