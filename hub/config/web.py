@@ -9,6 +9,7 @@ from pydantic import AfterValidator, Field, HttpUrl, model_validator
 from pydantic_core import PydanticCustomError
 
 from ._base import Port, Section
+from .live import LiveConfig
 
 __all__ = ["AuthConfig", "SameSite", "WebConfig"]
 
@@ -85,6 +86,7 @@ class WebConfig(Section):
     ice_servers: tuple[Annotated[str, AfterValidator(_check_ice_url)], ...] = Field(
         default=(), description="STUN/TURN URLs for WebRTC, e.g. 'stun:10.1.1.1:3478'."
     )
+    live: LiveConfig = Field(default_factory=LiveConfig, description="Live view limits.")
     auth: AuthConfig = Field(default_factory=AuthConfig, description="Accounts and sessions.")
 
     @property
