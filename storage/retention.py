@@ -1,6 +1,7 @@
 """Retention: expired footage leaves the store and the database together; held footage stays.
 
-Recordings are kept `recordings_days` after they end (per district, overridable per school).
+Recordings are kept `recordings_days` after they end, violation clips and snapshots
+`clips_days` after their event starts (per district, overridable per school).
 A segment under legal hold (set during an inspection) is never deleted until released. Each
 run writes one audit entry per camera it deleted from. On S3 the same policy is also set as
 bucket lifecycle rules, one day later than the job, as a backstop if the hub is down.
@@ -14,10 +15,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Final
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 
 from storage.db.database import Database
-from storage.db.models import AuditEntry, Camera, Segment, SegmentStatus
+from storage.db.models import AuditEntry, Camera, Event, Segment, SegmentStatus
 from storage.objectstore import ObjectStore
 
 log = logging.getLogger(__name__)
@@ -36,12 +37,17 @@ class RetentionPolicy:
     def recordings_days_for(self, school_id: str) -> int:
         return self.recordings_by_school.get(school_id, self.recordings_days)
 
+    def clips_days_for(self, school_id: str) -> int:
+        return self.clips_by_school.get(school_id, self.clips_days)
+
     def lifecycle_rules(self, school_ids: list[str]) -> dict[str, int]:
         """Object-store expiry per key prefix, trailing this policy by a margin."""
-        return {
-            f"recordings/{school}/": self.recordings_days_for(school) + LIFECYCLE_MARGIN_DAYS
-            for school in school_ids
-        }
+        rules = {}
+        for school in school_ids:
+            rules[f"recordings/{school}/"] = self.recordings_days_for(school)
+            rules[f"clips/{school}/"] = self.clips_days_for(school)
+            rules[f"snapshots/{school}/"] = self.clips_days_for(school)
+        return {prefix: days + LIFECYCLE_MARGIN_DAYS for prefix, days in rules.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +55,7 @@ class RetentionReport:
     deleted: int
     bytes_freed: int
     kept_on_hold: int
+    clips_deleted: int = 0
 
 
 async def apply_retention(
@@ -104,7 +111,61 @@ async def apply_retention(
             held += len(list(await session.scalars(expired.where(Segment.legal_hold.is_(True)))))
     if deleted:
         log.info("retention deleted %d segment(s), %.1f MB", deleted, freed / 1e6)
-    return RetentionReport(deleted=deleted, bytes_freed=freed, kept_on_hold=held)
+    clips = await _expire_event_media(db, store, policy, schools, now=now)
+    return RetentionReport(
+        deleted=deleted, bytes_freed=freed, kept_on_hold=held, clips_deleted=clips
+    )
+
+
+async def _expire_event_media(
+    db: Database,
+    store: ObjectStore,
+    policy: RetentionPolicy,
+    schools: list[str],
+    *,
+    now: datetime,
+) -> int:
+    """Remove violation clips and snapshots past `clips_days`; the event rows stay as the
+    record of what happened, with their media keys cleared."""
+    removed = 0
+    for school in schools:
+        cutoff = now - timedelta(days=policy.clips_days_for(school))
+        async with db.session() as session:
+            events = list(
+                await session.scalars(
+                    select(Event)
+                    .where(
+                        Event.school_id == school,
+                        Event.started_at < cutoff,
+                        Event.legal_hold.is_(False),
+                        or_(Event.clip_key.is_not(None), Event.snapshot_key.is_not(None)),
+                    )
+                    .limit(_BATCH)
+                )
+            )
+        for event in events:
+            for key in (event.clip_key, event.snapshot_key):
+                if key is not None:
+                    await store.delete(key)
+        if not events:
+            continue
+        async with db.session() as session:
+            await session.execute(
+                update(Event)
+                .where(Event.id.in_([e.id for e in events]))
+                .values(clip_key=None, snapshot_key=None)
+            )
+            session.add(
+                AuditEntry(
+                    at=now,
+                    actor="system",
+                    action="retention_delete_clips",
+                    detail=f"{len(events)} event clip(s) of school {school} (kept "
+                    f"{policy.clips_days_for(school)} days)",
+                )
+            )
+        removed += len(events)
+    return removed
 
 
 async def set_legal_hold(
@@ -134,16 +195,33 @@ async def set_legal_hold(
         await session.execute(
             update(Segment).where(Segment.id.in_([s.id for s in segments])).values(legal_hold=on)
         )
+        events = list(
+            await session.scalars(
+                select(Event).where(
+                    Event.camera_id == camera_id,
+                    Event.started_at < end,
+                    or_(Event.ended_at.is_(None), Event.ended_at > start),
+                )
+            )
+        )
+        await session.execute(
+            update(Event).where(Event.id.in_([e.id for e in events])).values(legal_hold=on)
+        )
         session.add(
             AuditEntry(
                 at=now,
                 actor=actor,
                 action="legal_hold" if on else "legal_hold_release",
                 camera_id=camera_id,
-                detail=f"{len(segments)} segment(s) {start.isoformat()} – {end.isoformat()}",
+                detail=f"{len(segments)} segment(s), {len(events)} event clip(s) "
+                f"{start.isoformat()} – {end.isoformat()}",
             )
         )
     for segment in segments:
         if segment.status == SegmentStatus.STORED:
             await store.set_legal_hold(segment.object_key, on)
+    for event in events:
+        for key in (event.clip_key, event.snapshot_key):
+            if key is not None:
+                await store.set_legal_hold(key, on)
     return len(segments)

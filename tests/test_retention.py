@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from storage.db import repository as repo
 from storage.db.database import Database
-from storage.db.models import AuditEntry, Camera, School, Segment, SegmentStatus
+from storage.db.models import AuditEntry, Camera, Event, School, Segment, SegmentStatus
 from storage.objectstore import LocalObjectStore
 from storage.retention import RetentionPolicy, apply_retention, set_legal_hold
 from storage.verify import verify_storage
@@ -121,5 +121,68 @@ async def test_retention_deletes_expired_keeps_held_and_overrides(
 
 
 def test_lifecycle_rules_trail_the_policy_per_school() -> None:
-    policy = RetentionPolicy(recordings_days=30, recordings_by_school={"s2": 60})
-    assert policy.lifecycle_rules(["s1", "s2"]) == {"recordings/s1/": 31, "recordings/s2/": 61}
+    policy = RetentionPolicy(
+        recordings_days=30,
+        clips_days=180,
+        recordings_by_school={"s2": 60},
+        clips_by_school={"s1": 365},
+    )
+    assert policy.lifecycle_rules(["s1", "s2"]) == {
+        "recordings/s1/": 31,
+        "clips/s1/": 366,
+        "snapshots/s1/": 366,
+        "recordings/s2/": 61,
+        "clips/s2/": 181,
+        "snapshots/s2/": 181,
+    }
+
+
+async def test_clip_retention_keeps_the_event_and_held_clips(db: Database, tmp_path: Path) -> None:
+    store = LocalObjectStore(tmp_path / "objects")
+    await _setup(db, store, tmp_path)
+    blob = tmp_path / "blob.mp4"
+    async with db.session() as s:
+        for name, age_days in (("old", 200), ("held", 200), ("new", 10)):
+            clip, snap = f"clips/s1/c1/{name}.mp4", f"snapshots/s1/c1/{name}.jpg"
+            await store.put_file(clip, blob, content_type="video/mp4")
+            await store.put_file(snap, blob, content_type="image/jpeg")
+            at = NOW - timedelta(days=age_days)
+            s.add(
+                Event(
+                    id=name.ljust(32, "0"),
+                    kind="violation",
+                    type="rat",
+                    severity="urgent",
+                    camera_id="c1",
+                    school_id="s1",
+                    started_at=at,
+                    ended_at=at,
+                    updated_at=at,
+                    clip_key=clip,
+                    snapshot_key=snap,
+                )
+            )
+    await set_legal_hold(
+        db,
+        store,
+        "c1",
+        NOW - timedelta(days=201),
+        NOW - timedelta(days=199),
+        on=True,
+        actor="inspector-wang",
+        now=NOW,
+    )
+    async with db.session() as s:  # the hold above caught both old events; release "old"
+        old = await s.get(Event, "old".ljust(32, "0"))
+        assert old is not None
+        old.legal_hold = False
+
+    report = await apply_retention(db, store, RetentionPolicy(), now=NOW)
+
+    assert report.clips_deleted == 1
+    async with db.session() as s:
+        events = {e.id[:4].rstrip("0"): e for e in await s.scalars(select(Event))}
+    assert events["old"].clip_key is None and events["old"].snapshot_key is None
+    assert events["held"].clip_key is not None and events["new"].clip_key is not None
+    keys = {k async for k in store.list_keys("clips/")}
+    assert keys == {"clips/s1/c1/held.mp4", "clips/s1/c1/new.mp4"}

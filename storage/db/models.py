@@ -215,6 +215,8 @@ class Event(Base):
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     acknowledged_by: Mapped[str | None] = mapped_column(String(64))
     ack_comment: Mapped[str | None] = mapped_column(Text)
+    # An inspection's hold keeps the clip and snapshot past retention until released.
+    legal_hold: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 # Tables owned by other packages live in their own modules and register on Base.metadata
