@@ -194,6 +194,7 @@ class _MailBox:
     async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:
         mail = message_from_bytes(envelope.content, policy=email_policy.default)
         mail["X-Envelope-To"] = ",".join(envelope.rcpt_tos)
+        mail["X-Arrived"] = repr(time.time())  # for bench/alerts.py
         self.mails.append(mail)
         return "250 Message accepted for delivery"
 

@@ -97,10 +97,10 @@ async def enqueue(
     """
     targets = policy.targets(facts, level)
     group_key = policy.group_key(facts, level)
+    histories = await _histories(session, targets, group_key, facts, policy, now)
     for target in targets:
-        history = await _history(session, target, group_key, facts, policy, now)
         plan = plan_delivery(
-            history,
+            histories[target.channel, target.address],
             now=now,
             allowed_at=policy.allowed_at(target, now, urgent=facts.urgent),
             urgent=facts.urgent,
@@ -155,62 +155,79 @@ async def _new_message(
     return message.id
 
 
-async def _history(
+async def _histories(
     session: AsyncSession,
-    target: Target,
+    targets: list[Target],
     group_key: str,
     facts: EventFacts,
     policy: AlertPolicy,
     now: datetime,
-) -> TargetHistory:
-    alerts = policy.alerts
-    to_target = (AlertMessage.channel == target.channel, AlertMessage.address == target.address)
-    # Locked, so the worker cannot claim it between this look and the join (see worker.claim).
-    open_id = await session.scalar(
-        select(AlertMessage.id)
+) -> dict[tuple[str, str], TargetHistory]:
+    """What grouping needs to know about every target of one event: a few queries in all."""
+    if not targets:
+        return {}
+    alerts, grouping = policy.alerts, policy.alerts.grouping
+    wanted = {(t.channel, t.address) for t in targets}
+    channels = AlertMessage.channel.in_({c for c, _ in wanted})
+    by_target = (AlertMessage.channel, AlertMessage.address)
+    # Locked, so the worker cannot claim them between this look and the join (worker._claim).
+    open_rows = await session.execute(
+        select(AlertMessage.channel, AlertMessage.address, func.max(AlertMessage.id))
         .where(
-            *to_target,
+            channels,
             AlertMessage.group_key == group_key,
             AlertMessage.status == MessageStatus.PENDING,
             AlertMessage.attempts == 0,
             AlertMessage.due_at > now,
         )
-        .order_by(AlertMessage.id.desc())
-        .limit(1)
-        .with_for_update()
+        .group_by(*by_target)
     )
-    horizon = now - timedelta(seconds=max(alerts.grouping.window_s, alerts.grouping.dedupe_s))
-    last_group_at = await session.scalar(
-        select(func.max(AlertMessage.due_at)).where(
-            *to_target, AlertMessage.group_key == group_key, AlertMessage.due_at > horizon
+    open_ids = {(c, a): i for c, a, i in open_rows.all()}
+    if open_ids:
+        await session.execute(
+            select(AlertMessage.id).where(AlertMessage.id.in_(open_ids.values())).with_for_update()
         )
-    )
-    last_same_at = None
-    if facts.camera_id is not None and alerts.grouping.dedupe_s > 0:
-        last_same_at = await session.scalar(
-            select(func.max(AlertMessage.due_at))
+    last_group: dict[tuple[str, str], datetime] = {}
+    if grouping.window_s > 0 or grouping.dedupe_s > 0:
+        horizon = now - timedelta(seconds=max(grouping.window_s, grouping.dedupe_s))
+        rows = await session.execute(
+            select(AlertMessage.channel, AlertMessage.address, func.max(AlertMessage.due_at))
+            .where(channels, AlertMessage.group_key == group_key, AlertMessage.due_at > horizon)
+            .group_by(*by_target)
+        )
+        last_group = {(c, a): at for c, a, at in rows.all()}
+    last_same: dict[tuple[str, str], datetime] = {}
+    if facts.camera_id is not None and grouping.dedupe_s > 0 and last_group:
+        rows = await session.execute(
+            select(AlertMessage.channel, AlertMessage.address, func.max(AlertMessage.due_at))
             .join(AlertMessageEvent, AlertMessageEvent.message_id == AlertMessage.id)
             .join(Event, Event.id == AlertMessageEvent.event_id)
             .where(
-                *to_target,
+                channels,
                 AlertMessage.group_key == group_key,
-                AlertMessage.due_at > now - timedelta(seconds=alerts.grouping.dedupe_s),
+                AlertMessage.due_at > now - timedelta(seconds=grouping.dedupe_s),
                 Event.camera_id == facts.camera_id,
                 Event.type == facts.type,
             )
+            .group_by(*by_target)
         )
+        last_same = {(c, a): at for c, a, at in rows.all()}
     window_start = now - timedelta(seconds=alerts.rate_limit.window_s)
-    recent, oldest = (
-        await session.execute(
-            select(func.count(), func.min(AlertMessage.due_at)).where(
-                *to_target, AlertMessage.due_at > window_start
-            )
+    counted = await session.execute(
+        select(
+            AlertMessage.channel, AlertMessage.address, func.count(), func.min(AlertMessage.due_at)
         )
-    ).one()
-    return TargetHistory(
-        open_message_id=open_id,
-        last_group_at=last_group_at,
-        last_same_at=last_same_at,
-        recent_count=int(recent),
-        oldest_recent_at=oldest,
+        .where(channels, AlertMessage.due_at > window_start)
+        .group_by(*by_target)
     )
+    recent = {(c, a): (int(n), oldest) for c, a, n, oldest in counted.all()}
+    return {
+        key: TargetHistory(
+            open_message_id=open_ids.get(key),
+            last_group_at=last_group.get(key),
+            last_same_at=last_same.get(key),
+            recent_count=recent.get(key, (0, None))[0],
+            oldest_recent_at=recent.get(key, (0, None))[1],
+        )
+        for key in wanted
+    }

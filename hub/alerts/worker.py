@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 __all__ = ["DeliveryWorker", "SnapshotSource"]
 
 SnapshotSource = Callable[[str], Awaitable[bytes | None]]
-_BATCH: Final = 50  # due messages fetched per round; order is kept across rounds
+_BATCH: Final = 20  # due messages claimed per transaction; order is kept across rounds
 _GRACE_S: Final = 5.0  # on top of the channel's own timeout before a send is abandoned
 
 
@@ -95,62 +95,71 @@ class DeliveryWorker:
         while True:
             wake.clear()
             try:
-                due = await self._due(name)
+                batch = await self._claim(name)
             except Exception:
                 log.exception("alerts: cannot read the outbox of channel %s", name)
-                due = []
-            if not due:
+                batch = []
+            if not batch:
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(cfg.poll_s):
                         await wake.wait()
                 continue
-            for message_id in due:
-                if not await self._deliver(channel, message_id):
+            for message_id, message in batch:
+                if not await self._deliver(channel, message_id, message):
                     # A dead receiver is not hammered by new alerts: the wait is not woken.
                     await asyncio.sleep(backoff.next_delay())
                     break
                 backoff.reset()
 
-    async def _due(self, name: str) -> list[int]:
-        async with self._db.session() as session:
-            rows = await session.scalars(
-                select(AlertMessage.id)
-                .where(
-                    AlertMessage.channel == name,
-                    AlertMessage.status == MessageStatus.PENDING,
-                    AlertMessage.due_at <= self._clock(),
-                )
-                .order_by(AlertMessage.id)
-                .limit(_BATCH)
-            )
-            return list(rows)
+    async def _claim(self, name: str) -> list[tuple[int, Outgoing]]:
+        """Claim the channel's due messages, oldest first, and render them: one transaction.
 
-    async def _claim(self, message_id: int) -> Outgoing | None:
-        """Count the attempt and render the message in one transaction; None if not pending.
-
-        The UPDATE locks the row, so an event joining this message (outbox._history) either
-        committed before and is rendered here, or sees attempts > 0 and starts a new message.
+        Claiming counts an attempt. The UPDATE locks the rows, so an event joining one of them
+        (outbox._history) either committed before and is rendered here, or sees attempts > 0
+        and starts a new message.
         """
         now = self._clock()
         async with self._db.session() as session:
-            claimed = await session.execute(
-                update(AlertMessage)
-                .where(AlertMessage.id == message_id, AlertMessage.status == MessageStatus.PENDING)
-                .values(attempts=AlertMessage.attempts + 1)
-            )
-            if claimed.rowcount == 0:  # type: ignore[attr-defined]
-                return None
-            msg = await session.get_one(AlertMessage, message_id)
-            events = list(
+            ids = list(
                 await session.scalars(
-                    select(Event)
-                    .join(AlertMessageEvent, AlertMessageEvent.event_id == Event.id)
-                    .where(AlertMessageEvent.message_id == message_id)
-                    .order_by(Event.started_at, Event.id)
+                    select(AlertMessage.id)
+                    .where(
+                        AlertMessage.channel == name,
+                        AlertMessage.status == MessageStatus.PENDING,
+                        AlertMessage.due_at <= now,
+                    )
+                    .order_by(AlertMessage.id)
+                    .limit(_BATCH)
                 )
             )
-        if not events:
-            return None
+            if not ids:
+                return []
+            await session.execute(
+                update(AlertMessage)
+                .where(AlertMessage.id.in_(ids), AlertMessage.status == MessageStatus.PENDING)
+                .values(attempts=AlertMessage.attempts + 1)
+            )
+            messages = list(
+                await session.scalars(
+                    select(AlertMessage)
+                    .where(AlertMessage.id.in_(ids), AlertMessage.status == MessageStatus.PENDING)
+                    .order_by(AlertMessage.id)
+                )
+            )
+            events: dict[int, list[Event]] = {}
+            rows = await session.execute(
+                select(AlertMessageEvent.message_id, Event)
+                .join(Event, Event.id == AlertMessageEvent.event_id)
+                .where(AlertMessageEvent.message_id.in_(ids))
+                .order_by(Event.started_at, Event.id)
+            )
+            for message_id, event in rows.all():
+                events.setdefault(message_id, []).append(event)
+        return [
+            (msg.id, self._render(msg, events[msg.id], now)) for msg in messages if msg.id in events
+        ]
+
+    def _render(self, msg: AlertMessage, events: list[Event], now: datetime) -> Outgoing:
         return self._renderer.render(
             key=msg.key,
             channel=msg.channel,
@@ -186,16 +195,9 @@ class DeliveryWorker:
             return message
         return replace(message, snapshot=image, snapshot_name=key.rsplit("/", 1)[-1])
 
-    async def _deliver(self, channel: Channel, message_id: int) -> bool:
-        """Send one message; False when the channel should back off."""
+    async def _deliver(self, channel: Channel, message_id: int, message: Outgoing) -> bool:
+        """Send one claimed message; False when the channel should back off."""
         health = self._health[channel.name]
-        try:
-            message = await self._claim(message_id)
-        except Exception:
-            log.exception("alerts: cannot claim message %d", message_id)
-            return False
-        if message is None:
-            return True
         message = await self._with_snapshot(channel, message)
         error: str | None = None
         fatal = False
@@ -217,9 +219,8 @@ class DeliveryWorker:
             health.failure(error, now, fatal=fatal)
             status, ok = (MessageStatus.FAILED if fatal else MessageStatus.PENDING), fatal
         try:
-            await self._finish(
-                message_id, status, sent_at=now if error is None else None, error=error
-            )
+            sent_at = now if error is None else None
+            await self._finish(message_id, status, sent_at=sent_at, error=error)
         except Exception:  # stays pending: sent again later with the same key
             log.exception("alerts: cannot record the outcome of message %d", message_id)
             return False
