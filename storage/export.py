@@ -28,25 +28,55 @@ import logging
 import secrets
 import shutil
 import tempfile
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 from pathlib import Path
 from typing import Final, TypeVar
 
 from storage.db import repository as repo
 from storage.db.database import Database
 from storage.db.models import AuditEntry, Export, Segment, SegmentStatus
+from storage.export_plan import (
+    ExportError,
+    ExportFailed,
+    ExportGap,
+    ExportResult,
+    GapReason,
+    InvalidRange,
+    NoFootage,
+    UnknownCamera,
+    check_range,
+    export_key,
+    find_gaps,
+    gap_from_json,
+    gap_to_json,
+    gaps_in,
+    split_at_stream_change,
+)
 from storage.mp4 import Mp4Error, sha256_of
 from storage.objectstore import ObjectStore, ObjectStoreError
 from storage.remux import Concatenator, StreamChanged
+
+__all__ = [  # the export API, with the plan's types re-exported for callers
+    "ExportError",
+    "ExportFailed",
+    "ExportGap",
+    "ExportResult",
+    "FootageExporter",
+    "GapReason",
+    "InvalidRange",
+    "NoFootage",
+    "UnknownCamera",
+    "check_range",
+    "export_key",
+    "find_gaps",
+]
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-GAP_TOLERANCE: Final = timedelta(seconds=2.5)  # one GOP: shorter holes are boundary jitter
 # An export made soon after its range ended may miss footage still being recorded or indexed
 # (segments are up to an hour long): only later exports with gaps are reused.
 _REUSE_SETTLE: Final = timedelta(seconds=3600 + 300)
@@ -55,100 +85,6 @@ _EXPIRE_BATCH: Final = 200
 _PARALLEL_EXPORTS: Final = 2  # remuxing is disk- and CPU-bound; more only slows recording
 
 SpoolPaths = Callable[[str], Path]  # object key -> where the spool keeps it (Spool.ready_path)
-
-
-class ExportError(Exception):
-    """An export could not be made; the message says why, for the person who asked."""
-
-
-class InvalidRange(ExportError, ValueError):
-    """Reversed, empty, in the future, longer than allowed, or without a time zone."""
-
-
-class UnknownCamera(ExportError, LookupError):
-    pass
-
-
-class NoFootage(ExportError):
-    """Nothing was recorded in the range."""
-
-
-class ExportFailed(ExportError):
-    def __init__(self, message: str, *, retriable: bool) -> None:
-        super().__init__(message)
-        self.retriable = retriable
-
-
-class GapReason(StrEnum):
-    NO_RECORDING = "no_recording"  # camera offline, hub down, or footage dropped
-    STREAM_CHANGED = "stream_changed"  # codec parameters changed: the export stops there
-
-
-@dataclass(frozen=True, slots=True)
-class ExportGap:
-    start: datetime
-    end: datetime
-    reason: GapReason = GapReason.NO_RECORDING
-    detail: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class ExportResult:
-    id: str
-    camera_id: str
-    object_key: str
-    start_at: datetime  # as requested
-    end_at: datetime
-    media_start_at: datetime  # the keyframe the video starts at; media time 0
-    media_end_at: datetime
-    duration_s: float
-    bytes: int
-    sha256: str
-    gaps: tuple[ExportGap, ...]
-    expires_at: datetime
-    cached: bool
-    download_url: str | None  # presigned (S3); None: serve store.open_local(object_key)
-
-
-def check_range(start: datetime, end: datetime, *, now: datetime, max_range_s: float) -> None:
-    """Raise InvalidRange unless [start, end) is a sane, past range of allowed length."""
-    if start.tzinfo is None or end.tzinfo is None:
-        raise InvalidRange("export times need a time zone")
-    if end < start:
-        raise InvalidRange(f"the range is reversed: it ends ({end}) before it starts ({start})")
-    if end == start:
-        raise InvalidRange(f"the range is empty: it starts and ends at {start}")
-    if end > now:
-        raise InvalidRange(f"the range ends in the future ({end}, now is {now})")
-    if (end - start).total_seconds() > max_range_s:
-        raise InvalidRange(
-            f"the range is {_span(end - start)} long; at most {_span(max_range_s)} is allowed"
-        )
-
-
-def find_gaps(
-    covered: Iterable[tuple[datetime, datetime]],
-    start: datetime,
-    end: datetime,
-    *,
-    tolerance: timedelta = GAP_TOLERANCE,
-) -> list[tuple[datetime, datetime]]:
-    """The parts of [start, end) that no covered interval touches, if longer than `tolerance`."""
-    gaps = []
-    cursor = start
-    for s, e in sorted(covered):
-        if s >= end:
-            break
-        if s - cursor > tolerance:
-            gaps.append((cursor, s))
-        cursor = max(cursor, e)
-    if end - cursor > tolerance:
-        gaps.append((cursor, end))
-    return gaps
-
-
-def export_key(school_id: str, camera_id: str, export_id: str) -> str:
-    return f"exports/{school_id}/{camera_id}/{export_id}.mp4"
 
 
 class FootageExporter:
@@ -259,7 +195,7 @@ class FootageExporter:
         *,
         actor: str,
     ) -> ExportResult:
-        segments, changed = _split_at_stream_change(segments)
+        segments, changed = split_at_stream_change(segments)
         await asyncio.to_thread(self._work_dir.mkdir, parents=True, exist_ok=True)
         work = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="export-", dir=self._work_dir))
         try:
@@ -269,7 +205,7 @@ class FootageExporter:
                 changed = built.changed
             if built.packets == 0:
                 raise NoFootage(f"camera {camera_id!r} recorded nothing from {start} to {end}")
-            gaps = _gaps(segments, start, end, changed)
+            gaps = gaps_in(segments, start, end, changed)
             size = (await asyncio.to_thread(dest.stat)).st_size
             digest = await asyncio.to_thread(sha256_of, dest)
             export_id = secrets.token_hex(16)
@@ -284,7 +220,7 @@ class FootageExporter:
                 object_key=export_key(school_id, camera_id, export_id),
                 bytes=size,
                 sha256=digest,
-                gaps=json.dumps([_gap_json(g) for g in gaps]),
+                gaps=json.dumps([gap_to_json(g) for g in gaps]),
                 created_at=now,
                 expires_at=now + self._ttl,
             )
@@ -406,7 +342,7 @@ class FootageExporter:
             duration_s=(row.media_end_at - row.media_start_at).total_seconds(),
             bytes=row.bytes,
             sha256=row.sha256,
-            gaps=tuple(_gap_from_json(g) for g in json.loads(row.gaps)),
+            gaps=tuple(gap_from_json(g) for g in json.loads(row.gaps)),
             expires_at=row.expires_at,
             cached=cached,
             download_url=url,
@@ -439,55 +375,9 @@ async def _finish_in_thread(fn: Callable[..., T], /, *args: object) -> T:
         raise
 
 
-def _stream_of(segment: Segment) -> tuple[str, int, int]:
-    return segment.codec, segment.width, segment.height
-
-
-def _describe(stream: tuple[str, int, int]) -> str:
-    codec, width, height = stream
-    return f"{codec} {width}x{height}"
-
-
-def _split_at_stream_change(segments: list[Segment]) -> tuple[list[Segment], Segment | None]:
-    """The leading segments with the first one's codec and size, and the one that differs."""
-    first = _stream_of(segments[0])
-    for i, segment in enumerate(segments):
-        if _stream_of(segment) != first:
-            return segments[:i], segment
-    return segments, None
-
-
-def _gaps(
-    segments: list[Segment], start: datetime, end: datetime, changed: Segment | None
-) -> list[ExportGap]:
-    stop = end if changed is None else max(start, min(end, changed.start_at))
-    used = [s for s in segments if s.start_at < stop]
-    gaps = [
-        ExportGap(s, e) for s, e in find_gaps(((s.start_at, s.end_at) for s in used), start, stop)
-    ]
-    if changed is not None:
-        detail = f"{_describe(_stream_of(segments[0]))} -> {_describe(_stream_of(changed))}"
-        if _stream_of(changed) == _stream_of(segments[0]):
-            detail = "codec parameters changed"
-        gaps.append(ExportGap(stop, end, GapReason.STREAM_CHANGED, detail))
-    return gaps
-
-
 def _reusable(row: Export, now: datetime) -> bool:
     return row.expires_at > now and (
         row.gaps == "[]" or row.created_at - row.end_at >= _REUSE_SETTLE
-    )
-
-
-def _gap_json(gap: ExportGap) -> list[str]:
-    return [gap.start.isoformat(), gap.end.isoformat(), gap.reason.value, gap.detail]
-
-
-def _gap_from_json(item: list[str]) -> ExportGap:
-    start, end, *rest = item  # [start, end] or [start, end, reason, detail]
-    reason = GapReason(rest[0]) if rest else GapReason.NO_RECORDING
-    return ExportGap(
-        datetime.fromisoformat(start), datetime.fromisoformat(end), reason, rest[1] if rest else ""
     )
 
 
@@ -504,9 +394,3 @@ def _audit(now: datetime, actor: str, action: str, row: Export, detail: str) -> 
         object_key=row.object_key,
         detail=detail,
     )
-
-
-def _span(value: timedelta | float) -> str:
-    seconds = int(value.total_seconds() if isinstance(value, timedelta) else value)
-    hours, rest = divmod(seconds, 3600)
-    return f"{hours} h {rest // 60:02d} min" if hours else f"{rest // 60} min {rest % 60:02d} s"

@@ -156,7 +156,7 @@ def test_bad_export_requests_are_refused_and_write_nothing(
     with TestClient(create_app(recorded)) as client:
         response = client.post("/api/exports", json=body)
     assert response.status_code == code, response.text
-    assert response.json()["detail"]
+    assert response.json()["error"]["message"]  # a JSON error that says what is wrong
     assert sorted(p for p in root.rglob("*") if p.is_file()) == before
     assert not list(root.glob("exports/**/*.mp4"))
 

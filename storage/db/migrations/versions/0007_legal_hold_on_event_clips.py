@@ -10,8 +10,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import storage.db.models
-
 revision = "0007"
 down_revision = "0004"
 branch_labels = None
