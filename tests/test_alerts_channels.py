@@ -170,7 +170,7 @@ async def test_smtp_mails_the_alert_with_its_snapshot() -> None:
         await unreachable.probe()
 
 
-async def test_mqtt_publishes_to_a_topic_per_school_and_type() -> None:
+async def test_mqtt_publishes_to_a_topic_per_school_and_type(no_lingering_tasks: None) -> None:
     aiomqtt = pytest.importorskip("aiomqtt")
     prefix = f"bkhub-test/{uuid.uuid4().hex[:8]}"
     channel = _channel({"type": "mqtt", "host": "127.0.0.1", "port": 1883, "topic_prefix": prefix})

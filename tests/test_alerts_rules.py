@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+import hub.alerts
 from hub.alerts import AckSigner, InvalidAckToken
 from hub.alerts.grouping import TargetHistory, plan_delivery
 from hub.alerts.model import RecipientRef
@@ -190,3 +191,18 @@ def test_message_text_is_chinese_with_local_time_and_links() -> None:
     assert "13:05:32 切配区：未戴手套（警告）" in two.text
     assert "学校未在规定时间内确认" in two.markdown
     assert datetime.fromisoformat(two.as_json()["events"][0]["started_at"]).tzinfo == UTC
+
+
+def test_public_api_is_pinned() -> None:
+    assert sorted(hub.alerts.__all__) == sorted(
+        [
+            "CHANNEL_TYPES", "AckError", "AckResult", "AckSigner", "AlertError", "AlertPolicy",
+            "AlertService", "Channel", "ChannelConfigError", "ChannelHealth", "ChannelState",
+            "Clock", "ConsoleBus", "DeliveryError", "EventLine", "FatalDeliveryError",
+            "InvalidAckToken", "Outgoing", "RecipientRef", "RetriableDeliveryError",
+            "Subscription", "UnknownEvent", "acknowledge", "raise_event", "utc_now",
+        ]
+    )  # fmt: skip
+    assert set(hub.alerts.CHANNEL_TYPES) == {
+        "wecom", "dingtalk", "webhook", "smtp", "mqtt", "console"
+    }  # fmt: skip

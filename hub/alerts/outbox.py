@@ -95,6 +95,8 @@ async def enqueue(
 
     Returns how many targets were reached (joined or new messages).
     """
+    if not policy.alerts.enabled:
+        return 0  # events are still recorded; nothing is notified, so no step either
     targets = policy.targets(facts, level)
     group_key = policy.group_key(facts, level)
     histories = await _histories(session, targets, group_key, facts, policy, now)

@@ -2,8 +2,10 @@
 f"{timestamp}\\n{secret}")))>, markdown body {"msgtype": "markdown", "markdown": {"title",
 "text"}, "at": {"atMobiles": [...]}}; the answer is {"errcode": 0, "errmsg": "ok"}.
 
-DingTalk rejects a timestamp more than an hour off, so it is taken at each send. Markdown
-cannot carry an image inline except by URL; the message links the event in the console.
+A robot secured by keyword instead (自定义关键词) accepts these messages with the keyword
+"明厨亮灶告警", which every title carries. DingTalk rejects a timestamp more than an hour
+off, so it is taken at each send. Markdown cannot carry an image inline except by URL; the
+message links the event in the console.
 """
 
 from __future__ import annotations
