@@ -14,11 +14,13 @@ import pytest
 from sqlalchemy import func, select
 
 from hub.alerts import AlertService, ChannelState
+from hub.alerts.outbox import raise_event
+from hub.alerts.routing import AlertPolicy
 from storage.db.database import Database
 from storage.db.models import Event
 from storage.db.models_alerts import AlertMessage, AlertMessageEvent, AlertStep
 from tests.alert_receivers import WEBHOOK_SECRET, HttpReceiver, free_port
-from tests.alerting import FakeClock, hub_config, routing, seed_registry, violation
+from tests.alerting import T0, FakeClock, hub_config, routing, seed_registry, violation
 from tests.waiting import eventually
 
 
@@ -207,3 +209,20 @@ async def test_bad_channels_are_reported_at_start_and_never_block(
     assert report["smtp"]["state"] == "failing" and "Connection refused" in report["smtp"]["probe"]
     assert report["console"]["state"] == "ok"
     live.close()
+
+
+async def test_quiet_hours_hold_warnings_in_the_outbox_but_not_rats(db: Database) -> None:
+    alerts = routing([{"type": "console"}])
+    alerts["recipients"][0]["quiet_hours"] = {"start": "12:00", "end": "14:00"}  # lunch
+    alerts["channels"] = [{"type": "webhook", "url": "http://127.0.0.1:9/h"}]
+    for person in alerts["recipients"]:
+        person["channels"] = ["webhook"]
+    config = hub_config(alerts)
+    await seed_registry(db, config)
+    policy = AlertPolicy(config)
+    async with db.session() as session:  # T0 is 13:05 in Shanghai
+        await raise_event(session, violation("dcxx-hot", "no_mask"), policy=policy, now=T0)
+        await raise_event(session, violation("dcxx-k2", "rat"), policy=policy, now=T0)
+    async with db.session() as session:
+        due = list(await session.scalars(select(AlertMessage.due_at).order_by(AlertMessage.id)))
+    assert due == [T0.replace(hour=6, minute=0, second=0), T0]  # 14:00 local; the rat now
