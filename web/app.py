@@ -12,8 +12,10 @@ from fastapi.staticfiles import StaticFiles
 
 from hub.config import HubConfig
 from hub.runtime import Hub
+from web.auth import Auth
+from web.errors import install_error_handlers
 from web.live import live_viewers_for
-from web.routes import alerts, cameras, exports, health, live
+from web.routes import alerts, audit, auth, cameras, events, exports, health, live, tokens, users
 
 STATIC_DIR = Path(__file__).with_name("static")  # the console: plain files, no build step
 
@@ -26,13 +28,16 @@ def create_app(config: HubConfig) -> FastAPI:
         viewers = live_viewers_for(hub)
         viewers.start()
         try:
-            yield {"hub": hub, "live": viewers}
+            accounts = Auth(hub.db, config.web)
+            await accounts.start()  # the first start creates the admin and prints its password
+            yield {"hub": hub, "live": viewers, "auth": accounts}
         finally:
             await viewers.stop()  # before the hub: viewers read its camera pulls
             await hub.stop()
 
     app = FastAPI(title="Bright Kitchen Hub 明厨亮灶视频监管平台", lifespan=lifespan)
-    for module in (health, cameras, exports, live, alerts):
+    install_error_handlers(app)
+    for module in (health, auth, tokens, users, cameras, events, audit, exports, live, alerts):
         app.include_router(module.router)
     # Last: the console at "/" only answers what no API route took.
     app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="console")

@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from hub.runtime import Hub
+from web.auth import CurrentUser, visible_camera_ids
 from web.deps import HubDep
 
 router = APIRouter(prefix="/api", tags=["cameras"])
@@ -86,5 +87,7 @@ def camera_views(hub: Hub) -> list[CameraView]:
 
 
 @router.get("/cameras")
-async def list_cameras(hub: HubDep) -> list[CameraView]:
-    return camera_views(hub)
+async def list_cameras(hub: HubDep, user: CurrentUser) -> list[CameraView]:
+    """The cameras in the caller's scope."""
+    visible = visible_camera_ids(user, hub.config)
+    return [view for view in camera_views(hub) if view.id in visible]
