@@ -15,7 +15,19 @@ from hub.runtime import Hub
 from web.auth import Auth
 from web.errors import install_error_handlers
 from web.live import live_viewers_for
-from web.routes import alerts, audit, auth, cameras, events, exports, health, live, tokens, users
+from web.routes import (
+    alerts,
+    audit,
+    auth,
+    cameras,
+    events,
+    exports,
+    health,
+    live,
+    tokens,
+    tree,
+    users,
+)
 
 STATIC_DIR = Path(__file__).with_name("static")  # the console: plain files, no build step
 
@@ -37,7 +49,8 @@ def create_app(config: HubConfig) -> FastAPI:
 
     app = FastAPI(title="Bright Kitchen Hub 明厨亮灶视频监管平台", lifespan=lifespan)
     install_error_handlers(app)
-    for module in (health, auth, tokens, users, cameras, events, audit, exports, live, alerts):
+    routers = (health, auth, tokens, users, cameras, tree, events, audit, exports, live, alerts)
+    for module in routers:
         app.include_router(module.router)
     # Last: the console at "/" only answers what no API route took.
     app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="console")

@@ -64,8 +64,16 @@ class WhepViewer:
         return reply
 
     async def packets_received(self) -> int:
+        """RTP packets of the video stream."""
+        return await self._stat("inbound-rtp", "packetsReceived")
+
+    async def bytes_received(self) -> int:
+        """Bytes of the whole connection (RTP, RTCP, DTLS)."""
+        return await self._stat("transport", "bytesReceived")
+
+    async def _stat(self, kind: str, field: str) -> int:
         stats = await self.pc.getTransceivers()[0].receiver.getStats()
-        return sum(int(s.packetsReceived) for s in stats.values() if s.type == "inbound-rtp")
+        return sum(int(getattr(s, field)) for s in stats.values() if s.type == kind)
 
     async def close(
         self, http: httpx.AsyncClient | None = None, headers: Mapping[str, str] | None = None

@@ -1,0 +1,142 @@
+"""Live view signalling, WHEP style: POST an SDP offer, get the answer and a session URL.
+
+    POST   /api/cameras/{camera_id}/whep?stream=main|sub   (application/sdp offer)
+      201  application/sdp answer; Location: /api/live/sessions/{id}; X-Stream: main|sub
+    DELETE /api/live/sessions/{id}                          204, the viewer is closed
+
+The answer carries every candidate (no trickle ICE): offer after ICE gathering completes.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Final
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel
+
+from web.auth import CurrentUser, VisibleCameraId, visible_camera_ids
+from web.deps import HubDep
+from web.errors import ERROR_RESPONSES, ApiError
+from web.live import (
+    BadOffer,
+    LiveError,
+    LiveStopped,
+    LiveViewers,
+    StreamKind,
+    UnknownCamera,
+    UnsupportedCodec,
+    ViewerLimitReached,
+)
+
+router = APIRouter(prefix="/api", tags=["live"], responses=ERROR_RESPONSES)
+
+SDP_TYPE: Final = "application/sdp"
+_MAX_OFFER_BYTES: Final = 64 * 1024  # a browser's offer is a few kB
+_RETRY_AFTER_S: Final = "10"  # viewers come and go; a full camera frees a slot soon
+
+
+def get_live(request: Request) -> LiveViewers:
+    live: LiveViewers = request.state.live
+    return live
+
+
+LiveDep = Annotated[LiveViewers, Depends(get_live)]
+
+# status, stable code, Chinese message for the console
+_ERRORS: Final[dict[type[LiveError], tuple[int, str]]] = {
+    UnknownCamera: (404, "摄像头不存在或未启用"),
+    UnsupportedCodec: (422, "该摄像头的编码格式不支持网页直播"),
+    BadOffer: (400, "浏览器的 WebRTC 请求无效（需要 H.264）"),
+    ViewerLimitReached: (503, "观看人数已满，请稍后再试"),
+    LiveStopped: (503, "服务正在停止"),
+}
+
+
+def _api_error(exc: LiveError) -> ApiError:
+    status, zh = _ERRORS.get(type(exc), (500, "直播出错"))
+    headers = {"Retry-After": _RETRY_AFTER_S} if status == 503 else None
+    return ApiError(status, exc.code, str(exc), zh=zh, headers=headers)
+
+
+class LiveSessionView(BaseModel):
+    camera_id: str
+    stream: StreamKind
+    connected: bool
+    frames_sent: int
+
+
+class IceConfig(BaseModel):
+    ice_servers: list[str]
+
+
+class LiveSummary(BaseModel):
+    viewers: int
+    per_camera: dict[str, int]
+    sessions: list[LiveSessionView]
+
+
+@router.post(
+    "/cameras/{camera_id}/whep",
+    status_code=201,
+    response_class=Response,
+    responses={201: {"content": {SDP_TYPE: {}}, "description": "SDP answer"}},
+)
+async def open_live(
+    camera_id: VisibleCameraId,
+    user: CurrentUser,
+    request: Request,
+    live: LiveDep,
+    stream: Annotated[StreamKind, Query(description="sub for grid tiles")] = StreamKind.MAIN,
+) -> Response:
+    """Start watching a camera: the body is the browser's SDP offer (non-trickle)."""
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() != SDP_TYPE:
+        raise ApiError(415, "unsupported_media_type", f"send the offer as {SDP_TYPE}")
+    body = await request.body()
+    if len(body) > _MAX_OFFER_BYTES:
+        raise ApiError(413, "too_large", "SDP offer too large")
+    try:
+        offer = body.decode("utf-8", errors="replace")
+        viewer = await live.open(camera_id, stream, offer, owner=user.id)
+    except LiveError as exc:
+        raise _api_error(exc) from None
+    return Response(
+        viewer.answer_sdp,
+        status_code=201,
+        media_type=SDP_TYPE,
+        headers={"Location": f"/api/live/sessions/{viewer.id}", "X-Stream": viewer.stream},
+    )
+
+
+@router.delete("/live/sessions/{session_id}", status_code=204)
+async def close_live(session_id: str, user: CurrentUser, live: LiveDep) -> None:
+    """Stop watching (the page calls it when it goes away). Only its opener may."""
+    viewer = live.get(session_id)
+    if viewer is None or viewer.owner != user.id:
+        raise ApiError(404, "not_found", "no such live session", zh="直播会话不存在")
+    await live.close(session_id)
+
+
+@router.get("/live")
+async def live_summary(user: CurrentUser, live: LiveDep, hub: HubDep) -> LiveSummary:
+    """Who is watching what, within the caller's scope (for the health page)."""
+    visible = visible_camera_ids(user, hub.config)
+    sessions = [
+        LiveSessionView(
+            camera_id=v.camera_id,
+            stream=v.stream,
+            connected=v.connected,
+            frames_sent=v.track.stats.frames_sent,
+        )
+        for v in live.sessions()
+        if v.camera_id in visible
+    ]
+    per_camera: dict[str, int] = {}
+    for s in sessions:
+        per_camera[s.camera_id] = per_camera.get(s.camera_id, 0) + 1
+    return LiveSummary(viewers=len(sessions), per_camera=per_camera, sessions=sessions)
+
+
+@router.get("/live/ice")
+async def ice_servers(_user: CurrentUser, hub: HubDep) -> IceConfig:
+    """The STUN/TURN servers browsers should use (config web.ice_servers; may be empty)."""
+    return IceConfig(ice_servers=list(hub.config.web.ice_servers))
