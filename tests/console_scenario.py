@@ -1,0 +1,317 @@
+"""The browser scenario of test_console_browser.py; runs only inside its network namespace.
+
+The hub's web app under uvicorn on 127.0.0.1, four simulated cameras, one seeded event with a
+snapshot and a clip, and Debian's Chromium driven by Playwright.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import shutil
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import aioice.ice
+import cv2
+import numpy as np
+import pytest
+import uvicorn
+from playwright.async_api import Page, async_playwright
+
+from camera_adapters.simulator import CameraSimulator
+from hub.config import HubConfig, load_config
+from storage.db.database import Database
+from storage.db.models import Event
+from storage.db.models_accounts import User
+from storage.objectstore import build_object_store
+from tests.media import make_h264_mp4
+from tests.webapp import PASSWORD, password_hash
+from web.app import create_app
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "console"
+CAMERAS = 4
+CHROMIUM_FLAGS = [  # ENVIRONMENT.md: what works headless on these machines
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--autoplay-policy=no-user-gesture-required",
+    "--allow-loopback-in-peer-connection",
+    "--disable-features=WebRtcHideLocalIpsWithMdns",
+]
+CJK = "[\\u3400-\\u9fff\\uff00-\\uffef]"
+# Text the page shows outside data (names marked translate="no"): its labels.
+LABEL_TEXT_JS = """() => {
+  const out = [];
+  const walk = (node) => {
+    if (node.nodeType === Node.TEXT_NODE) {
+      if (node.textContent.trim()) out.push(node.textContent.trim());
+      return;
+    }
+    if (node.nodeType !== Node.ELEMENT_NODE) return;
+    if (node.closest('[translate="no"]') || ['SCRIPT', 'STYLE'].includes(node.tagName)) return;
+    if (node.placeholder) out.push(node.placeholder);
+    node.childNodes.forEach(walk);
+  };
+  walk(document.body);
+  return out;
+}"""
+FRAMES_JS = """() => [...document.querySelectorAll('.tile video')].map(
+  (v) => [v.videoWidth, v.getVideoPlaybackQuality().totalVideoFrames])"""
+
+
+def _config(tmp: Path, sim: CameraSimulator) -> HubConfig:
+    cams = [
+        f"{{id: cam-{i}, name: 烹饪区{i}, rtsp_url: '{sim.main_url(f'cam-{i}')}', "
+        f"sub_rtsp_url: '{sim.sub_url(f'cam-{i}')}'}}"
+        for i in range(CAMERAS)
+    ]
+    text = f"""
+district: {{id: test, name: 示范区教育局}}
+towns: [{{id: dongcheng, name: 东城镇}}]
+schools:
+  - {{id: dc-xx, name: 东城小学, town: dongcheng, kind: primary,
+      kitchens: [{{id: main, name: 学生食堂}}], cameras: [{cams[0]}, {cams[1]}]}}
+  - {{id: jz-zx, name: 第一中学, kind: middle,
+      kitchens: [{{id: main, name: 教工食堂}}], cameras: [{cams[2]}, {cams[3]}]}}
+recording: {{enabled: false, spool_dir: spool}}
+storage: {{object_store: {{type: local, root: objects}}}}
+database: {{url: "sqlite+aiosqlite:///{tmp / "hub.db"}"}}
+"""
+    (tmp / "config.yaml").write_text(text, encoding="utf-8")
+    return load_config(tmp / "config.yaml")
+
+
+def _annotated_snapshot(path: Path) -> Path:
+    image = np.full((360, 640, 3), 90, np.uint8)
+    cv2.rectangle(image, (250, 80), (400, 330), (0, 0, 255), 3)  # the detector's box
+    cv2.putText(image, "no_hat 0.91", (250, 70), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (0, 0, 255), 2)
+    cv2.imwrite(str(path), image)
+    return path
+
+
+async def _seed_admin(config: HubConfig) -> None:
+    """The account the browser logs in with, before the app starts (no first-start admin)."""
+    db = Database(config.database.url)
+    await db.start()
+    now = datetime.now(UTC)
+    try:
+        async with db.session() as s:
+            s.add(
+                User(
+                    id=secrets.token_hex(16),
+                    username="inspector",
+                    display_name="督查员",
+                    password_hash=password_hash(),
+                    role="district_admin",
+                    scope="district",
+                    locale="zh-CN",
+                    disabled=False,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+    finally:
+        await db.stop()
+
+
+async def _seed_event(config: HubConfig, tmp: Path) -> str:
+    """One violation with its annotated snapshot and clip, as the rules would leave it."""
+    event_id = secrets.token_hex(16)
+    store = build_object_store(config.storage.object_store)
+    snapshot = f"snapshots/dc-xx/cam-0/{event_id}.jpg"
+    clip = f"clips/dc-xx/cam-0/{event_id}.mp4"
+    await store.put_file(snapshot, _annotated_snapshot(tmp / "s.jpg"), content_type="image/jpeg")
+    await store.put_file(clip, make_h264_mp4(tmp / "c.mp4", seconds=4), content_type="video/mp4")
+    now = datetime.now(UTC)
+    db = Database(config.database.url)  # the hub has synced the registry the event points to
+    await db.start()
+    try:
+        async with db.session() as s:
+            s.add(
+                Event(
+                    id=event_id,
+                    kind="violation",
+                    type="no_hat",
+                    severity="warning",
+                    camera_id="cam-0",
+                    school_id="dc-xx",
+                    town_id="dongcheng",
+                    started_at=now - timedelta(minutes=5),
+                    updated_at=now,
+                    confidence=0.91,
+                    snapshot_key=snapshot,
+                    clip_key=clip,
+                )
+            )
+    finally:
+        await db.stop()
+    return event_id
+
+
+@asynccontextmanager
+async def _serve(config: HubConfig) -> AsyncIterator[str]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(config), host="127.0.0.1", port=port, log_level="warning")
+    )
+    task = asyncio.create_task(server.serve(), name="test:uvicorn")
+    try:
+        while not server.started:
+            assert not task.done(), "uvicorn did not start"
+            await asyncio.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+async def _shot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+async def test_console_scenario(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # In the namespace aioice finds no address at all: give the hub the loopback one.
+    monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda use_ipv4, use_ipv6: ["127.0.0.1"])
+    monkeypatch.chdir(tmp_path)
+    shutil.rmtree(ARTIFACTS, ignore_errors=True)  # only this run's screenshots
+    errors: list[str] = []
+    console: list[str] = []
+    with CameraSimulator() as sim:
+        for i in range(CAMERAS):
+            sim.add_camera(f"cam-{i}", clip="people")
+        config = _config(tmp_path, sim)
+        await _seed_admin(config)
+        async with _serve(config) as base, async_playwright() as pw:
+            event_id = await _seed_event(config, tmp_path)
+            browser = await pw.chromium.launch(
+                executable_path="/usr/bin/chromium", args=CHROMIUM_FLAGS, headless=True
+            )
+            try:
+                page = await (
+                    await browser.new_context(viewport={"width": 1400, "height": 900})
+                ).new_page()
+                page.on("pageerror", lambda exc: errors.append(str(exc)))
+                page.on("console", lambda msg: console.append(f"{msg.type}: {msg.text}"))
+                try:
+                    await _login(page, base)
+                    await _grid(page, base, sim)
+                    await _language(page, base)
+                    await _event_desk(page, base, event_id)
+                    await _other_pages(page, base)
+                except Exception:
+                    await _shot(page, "failure")
+                    print("browser console:", *console, sep="\n  ")
+                    raise
+            finally:
+                await browser.close()
+    assert errors == [], f"JavaScript errors: {errors}"
+
+
+async def _login(page: Page, base: str) -> None:
+    await page.goto(base + "/")
+    await page.wait_for_url("**/login.html**")
+    await _shot(page, "01-login")
+    await page.fill("input[name=username]", "inspector")
+    await page.fill("input[name=password]", "wrong password")
+    await page.click("button[type=submit]")
+    await page.wait_for_selector("#login-error:text('用户名或密码错误')")
+    await page.fill("input[name=password]", PASSWORD)
+    await page.click("button[type=submit]")
+    await page.wait_for_url("**/cameras.html")
+    await page.wait_for_function(
+        f"document.querySelectorAll('#tree .state-online').length === {CAMERAS}", timeout=15_000
+    )
+    await _shot(page, "02-camera-tree")
+
+
+async def _grid(page: Page, base: str, sim: CameraSimulator) -> None:
+    await page.goto(base + "/grid.html?n=4")
+    await page.wait_for_function(
+        f"(() => {{ const v = [...document.querySelectorAll('.tile video')];"
+        f" return v.length === {CAMERAS} && v.every((x) => x.videoWidth > 0); }})()",
+        timeout=20_000,
+    )
+    before = await page.evaluate(FRAMES_JS)
+    await page.wait_for_timeout(3_000)
+    after = await page.evaluate(FRAMES_JS)
+    await _shot(page, "03-grid-4")
+    assert all(width == 640 for width, _ in after), after  # tiles take the sub-stream
+    assert all(a[1] > b[1] + 25 for a, b in zip(after, before, strict=True)), (before, after)
+    stats = sim.stats()
+    assert all(stats[f"/cam-{i}/sub"] == 1 and stats[f"/cam-{i}/main"] == 1 for i in range(CAMERAS))
+
+
+async def _language(page: Page, base: str) -> None:
+    zh_labels: list[str] = await page.evaluate(LABEL_TEXT_JS)
+    assert any("视频墙" in text for text in zh_labels)
+    await page.click("#lang-toggle")
+    await page.wait_for_function("document.documentElement.lang === 'en'")
+    en_labels: list[str] = await page.evaluate(LABEL_TEXT_JS)
+    leftovers = [text for text in en_labels if _has_cjk(text)]
+    assert not leftovers, f"untranslated labels: {leftovers}"
+    assert "Video wall" in en_labels
+    await _shot(page, "04-grid-english")
+    await page.reload()  # the choice is remembered
+    await page.wait_for_selector("header nav a.current:text('Video wall')")
+    await page.click("#lang-toggle")
+    await page.wait_for_function("document.documentElement.lang === 'zh-CN'")
+
+
+def _has_cjk(text: str) -> bool:
+    import re
+
+    return re.search(CJK, text) is not None
+
+
+async def _event_desk(page: Page, base: str, event_id: str) -> None:
+    await page.goto(base + "/events.html")
+    row = page.locator(f"tr[data-id='{event_id}']")
+    await row.wait_for()
+    await row.click()
+    await page.wait_for_function(
+        "document.querySelector('#snapshot')?.complete && "
+        "document.querySelector('#snapshot').naturalWidth === 640"
+    )
+    await page.evaluate("document.querySelector('#clip').play()")
+    await page.wait_for_function(
+        "(() => { const v = document.querySelector('#clip');"
+        " return v.videoWidth === 320 && v.currentTime > 0.5; })()",
+        timeout=15_000,
+    )
+    await _shot(page, "05-event-desk")
+    await page.fill("#ack textarea", "已通知食堂负责人整改")
+    await page.click("#ack button[type=submit]")
+    await page.wait_for_selector("#acked")
+    text: Any = await page.text_content("#detail")
+    assert "已通知食堂负责人整改" in text
+    await _shot(page, "06-event-acknowledged")
+
+
+async def _other_pages(page: Page, base: str) -> None:
+    for name, ready in [
+        ("camera.html?id=cam-1", "#video"),
+        ("health.html", "#card-online"),
+        ("export.html", "#export select option"),
+        ("users.html", "tr[data-user='inspector']"),
+    ]:
+        await page.goto(f"{base}/{name}")
+        await page.wait_for_selector(ready, state="attached")
+        await _shot(page, "07-" + name.split(".")[0])
+    await page.goto(f"{base}/camera.html?id=cam-1")
+    await page.wait_for_function(
+        "document.querySelector('#video').videoWidth === 1280", timeout=15_000
+    )  # the single view takes the main stream
+    await _shot(page, "08-camera-main-stream")

@@ -1,0 +1,276 @@
+"""Live view end to end: aiortc viewers <-> the hub's WHEP endpoint <-> simulated cameras.
+
+Signalling goes through the real app (httpx's ASGI transport); media goes over UDP on
+127.0.0.1 (aioice never offers loopback itself, so the `loopback_ice` fixture makes it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aioice.ice
+import aiortc.codecs
+import aiortc.rtcrtpreceiver
+import pytest
+
+from camera_adapters.simulator import CameraSimulator
+from hub.config import HubConfig, load_config
+from hub.ingest.fanout import PacketFanout
+from tests.waiting import eventually
+from tests.webapp import WebApp, add_user, serve_app, session_headers
+from web.auth import Role
+from web.live.client import WhepViewer
+
+IDLE_S = 2.0
+PER_CAMERA = 50
+NAL_SLICES = (1, 5)  # coded slices: what an encoder would have produced anew
+
+
+@pytest.fixture
+def loopback_ice(monkeypatch: pytest.MonkeyPatch) -> None:
+    """ICE host candidates on 127.0.0.1 only (ENVIRONMENT.md): nothing leaves the machine."""
+    monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda use_ipv4, use_ipv6: ["127.0.0.1"])
+
+
+@pytest.fixture
+def simulator() -> Iterator[CameraSimulator]:
+    with CameraSimulator() as sim:
+        sim.add_camera("cam-1", clip="people")
+        sim.add_camera("cam-2", clip="people", sub_stream=False)
+        yield sim
+
+
+def live_config(tmp_path: Path, sim: CameraSimulator) -> HubConfig:
+    text = f"""
+district: {{id: test, name: 测试区}}
+towns: [{{id: t1, name: 东城镇}}]
+schools:
+  - id: s1
+    name: 东城小学
+    town: t1
+    kind: primary
+    kitchens: [{{id: main, name: 主厨房}}]
+    cameras:
+      - {{id: cam-1, name: 热菜间, rtsp_url: '{sim.main_url("cam-1")}',
+          sub_rtsp_url: '{sim.sub_url("cam-1")}'}}
+      - {{id: cam-2, name: 凉菜间, rtsp_url: '{sim.main_url("cam-2")}'}}
+ingest: {{open_timeout_s: 3, backoff_initial_s: 0.2, backoff_max_s: 1}}
+recording: {{enabled: false, spool_dir: spool}}
+storage: {{object_store: {{type: local, root: objects}}}}
+database: {{url: "sqlite+aiosqlite:///hub.db"}}
+web: {{live: {{max_viewers_per_camera: {PER_CAMERA}, max_viewers_total: 60,
+       idle_timeout_s: {IDLE_S}}}}}
+"""
+    path = tmp_path / "config.yaml"
+    path.write_text(text, encoding="utf-8")
+    return load_config(path)
+
+
+@dataclass
+class LiveHub:
+    web: WebApp
+    sim: CameraSimulator
+    headers: dict[str, str]
+
+    async def summary(self) -> dict[str, Any]:
+        reply = await self.web.client.get("/api/live", headers=self.headers)
+        assert reply.status_code == 200, reply.text
+        summary: dict[str, Any] = reply.json()
+        return summary
+
+    def fanout(self, camera_id: str) -> PacketFanout:
+        return self.web.hub.cameras[camera_id].supervisor.fanout
+
+    async def viewer(self, camera_id: str = "cam-1", stream: str = "main") -> WhepViewer:
+        viewer = WhepViewer()
+        reply = await viewer.connect(
+            self.web.client, f"/api/cameras/{camera_id}/whep?stream={stream}", self.headers
+        )
+        assert reply.status_code == 201, reply.text
+        return viewer
+
+
+@pytest.fixture
+async def hub(
+    no_lingering_tasks: None, loopback_ice: None, simulator: CameraSimulator, tmp_path: Path
+) -> AsyncIterator[LiveHub]:
+    async with serve_app(live_config(tmp_path, simulator)) as web:
+        admin = await add_user(web.auth, "admin-live", Role.DISTRICT_ADMIN, "district")
+        yield LiveHub(web, simulator, await session_headers(web.auth, admin))
+
+
+class _Capture:
+    """Wraps aiortc's H.264 decoder on the viewer side to keep the bitstream it receives."""
+
+    def __init__(self, decode: bool) -> None:
+        self.decode = decode
+        self.frames: list[bytes] = []
+
+    def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        real = aiortc.codecs.get_decoder
+        capture = self
+
+        class Decoder:
+            def __init__(self, codec: Any) -> None:
+                self._real = real(codec) if capture.decode else None
+
+            def decode(self, encoded_frame: Any) -> list[Any]:
+                capture.frames.append(bytes(encoded_frame.data))
+                return self._real.decode(encoded_frame) if self._real else []
+
+        monkeypatch.setattr(aiortc.rtcrtpreceiver, "get_decoder", Decoder)
+
+
+def _nal_units(data: bytes) -> list[bytes]:
+    units = []
+    for chunk in data.split(b"\x00\x00\x01"):
+        unit = chunk.rstrip(b"\x00")  # a 4-byte start code leaves a 0 on the previous unit
+        if unit:
+            units.append(unit)
+    return units
+
+
+async def test_viewer_receives_the_cameras_own_h264(
+    hub: LiveHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    capture = _Capture(decode=True)
+    capture.install(monkeypatch)
+    camera = hub.fanout("cam-1").subscribe("test:reference", maxsize=2000)
+    await eventually(lambda: hub.fanout("cam-1").current is not None, within=10, what="online")
+    viewer = await hub.viewer("cam-1", "main")
+    try:
+        assert viewer.stream == "main" and viewer.location
+        await eventually(lambda: viewer.frames >= 25, within=10, what="a second of video")
+        assert viewer.size == (1280, 720)
+        summary = await hub.summary()
+        assert summary["per_camera"] == {"cam-1": 1} and summary["sessions"][0]["connected"]
+    finally:
+        await viewer.close(hub.web.client, hub.headers)
+    camera.close()
+    sent: set[bytes] = set()
+    while (item := camera.get(0)) is not None:
+        if hasattr(item, "data"):
+            sent.update(_nal_units(item.data))
+    received = [u for f in capture.frames for u in _nal_units(f) if u[0] & 0x1F in NAL_SLICES]
+    assert len(received) >= 25
+    # Every coded slice the viewer got is byte for byte one the camera sent: no re-encode.
+    assert all(unit in sent for unit in received)
+    await eventually(_no_viewers(hub), within=5, what="the session to close")
+    assert hub.fanout("cam-1").subscriber_count == 0
+
+
+def _no_viewers(hub: LiveHub) -> Any:
+    async def check() -> bool:
+        return bool((await hub.summary())["viewers"] == 0)
+
+    return check
+
+
+async def test_grid_tiles_get_the_sub_stream_pulled_once_on_demand(hub: LiveHub) -> None:
+    await eventually(lambda: hub.fanout("cam-1").current is not None, within=10, what="online")
+    assert hub.sim.stats()["/cam-1/sub"] == 0  # nobody watches the sub-stream yet
+    tiles = [await hub.viewer("cam-1", "sub") for _ in range(3)]
+    # A camera without a sub-stream serves its main stream to a tile instead.
+    fallback = await hub.viewer("cam-2", "sub")
+    try:
+        assert [t.stream for t in tiles] == ["sub"] * 3 and fallback.stream == "main"
+        await eventually(
+            lambda: all(t.frames >= 5 for t in [*tiles, fallback]), within=10, what="video"
+        )
+        assert {t.size for t in tiles} == {(640, 360)} and fallback.size == (1280, 720)
+        assert hub.sim.stats() == {"/cam-1/main": 1, "/cam-1/sub": 1, "/cam-2/main": 1}
+    finally:
+        for viewer in [*tiles, fallback]:
+            await viewer.close(hub.web.client, hub.headers)
+    # The last tile gone, the sub-stream session ends (after a short linger).
+    await eventually(lambda: hub.sim.stats()["/cam-1/sub"] == 0, within=10, what="sub closed")
+    assert hub.sim.stats()["/cam-1/main"] == 1
+
+
+async def test_fifty_viewers_cost_one_rtsp_session_and_the_cap_holds(
+    hub: LiveHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The viewers count received frames without decoding them: this process also runs the hub.
+    _Capture(decode=False).install(monkeypatch)
+    viewers = await asyncio.gather(*(hub.viewer("cam-1", "main") for _ in range(PER_CAMERA)))
+    try:
+        extra = WhepViewer()
+        refused = await extra.connect(hub.web.client, "/api/cameras/cam-1/whep", hub.headers)
+        await extra.close()
+        assert refused.status_code == 503 and refused.headers["retry-after"]
+        assert refused.json()["error"]["code"] == "viewer_limit"
+
+        async def all_receiving() -> bool:
+            counts = await asyncio.gather(*(v.packets_received() for v in viewers))
+            return min(counts) > 100
+
+        await eventually(all_receiving, within=30, what="every viewer receiving video")
+        summary = await hub.summary()
+        assert summary["per_camera"] == {"cam-1": PER_CAMERA}
+        assert all(s["connected"] for s in summary["sessions"])
+        assert hub.sim.stats()["/cam-1/main"] == 1
+    finally:
+        await asyncio.gather(*(v.close(hub.web.client, hub.headers) for v in viewers))
+    await eventually(_no_viewers(hub), within=10, what="every session closed")
+
+
+async def test_unfinished_and_vanished_viewers_are_closed(hub: LiveHub) -> None:
+    # An offer whose answer is never used: the viewer never connects, and idles out.
+    idle = WhepViewer()
+    await hub.web.client.post(
+        "/api/cameras/cam-1/whep",
+        content=await idle.offer(),
+        headers={"Content-Type": "application/sdp", **hub.headers},
+    )
+    # A page that goes away without its DELETE: its connection closes, and so does the viewer.
+    gone = await hub.viewer("cam-2", "main")
+    await eventually(lambda: gone.frames > 0, within=10, what="video")
+    assert (await hub.summary())["viewers"] == 2
+    await gone.close()  # no DELETE
+    await eventually(
+        lambda: _count(hub, {"cam-1": 1}), within=5, what="the vanished viewer to close"
+    )
+    await eventually(_no_viewers(hub), within=IDLE_S + 3, what="the idle viewer to close")
+    await idle.close()
+    assert hub.fanout("cam-1").subscriber_count == hub.fanout("cam-2").subscriber_count == 0
+
+
+async def _count(hub: LiveHub, expected: dict[str, int]) -> bool:
+    return bool((await hub.summary())["per_camera"] == expected)
+
+
+async def test_errors_are_json_and_sessions_belong_to_their_opener(hub: LiveHub) -> None:
+    client, headers = hub.web.client, hub.headers
+    offer = await (probe := WhepViewer()).offer()
+    await probe.close()
+    sdp = {"Content-Type": "application/sdp", **headers}
+    cases = [
+        ("/api/cameras/nope/whep", offer, sdp, 404, "not_found"),
+        ("/api/cameras/cam-1/whep", offer, {**headers, "Content-Type": "text/plain"}, 415, None),
+        ("/api/cameras/cam-1/whep", "v=0\r\nnonsense", sdp, 400, "bad_offer"),
+        ("/api/cameras/cam-1/whep?stream=4k", offer, sdp, 422, "validation_error"),
+    ]
+    for url, body, hdrs, status, code in cases:
+        reply = await client.post(url, content=body, headers=hdrs)
+        assert reply.status_code == status, (url, reply.text)
+        assert code is None or reply.json()["error"]["code"] == code
+    no_csrf = {k: v for k, v in sdp.items() if k != "X-CSRF-Token"}
+    assert (
+        await client.post("/api/cameras/cam-1/whep", content=offer, headers=no_csrf)
+    ).status_code == 403
+    assert (await client.post("/api/cameras/cam-1/whep", content=offer)).status_code == 401
+
+    viewer = await hub.viewer("cam-1", "main")
+    # Connected first: aioice starts a consent task if ICE completes after a close.
+    await eventually(lambda: viewer.frames > 0, within=10, what="video")
+    other_id = await add_user(hub.web.auth, "staff-live", Role.DISTRICT_STAFF, "district")
+    other = await session_headers(hub.web.auth, other_id)
+    assert viewer.location is not None
+    assert (await client.delete(viewer.location, headers=other)).status_code == 404
+    assert (await client.delete(viewer.location, headers=headers)).status_code == 204
+    assert (await client.delete(viewer.location, headers=headers)).status_code == 404
+    await viewer.close()
