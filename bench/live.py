@@ -1,0 +1,236 @@
+"""Hub CPU per added live viewer (WebRTC H.264 passthrough) and time to first frame.
+
+    .venv/bin/python bench/live.py [--levels 0,1,10,50] [--seconds 10]
+
+One simulated 720p25 camera (the simulator is its own process), the hub's ingest and live
+viewers in this process (recording off: it is not what is measured), and aiortc viewers in a
+separate process so that their CPU is not counted. Signalling goes over a pipe to that process
+instead of HTTP: only steady-state streaming is measured, and a WHEP request costs a few ms.
+For each level the viewers are connected, then this process's CPU time is sampled over the
+window. Prints CPU % of one core in total and per added viewer, and the viewers' time to first
+decoded frame (from the offer; bounded below by the wait for the camera's next keyframe).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import aioice.ice
+
+from camera_adapters.simulator import CameraSimulator
+from hub.config import load_config
+from hub.ingest.supervisor import CameraState
+from hub.runtime import Hub
+from web.live import HubStreams, LiveLimits, LiveViewers, StreamKind
+
+CONFIG = """
+district: {{id: bench, name: 基准测试区}}
+schools:
+  - id: bench-school
+    name: 基准学校
+    kind: primary
+    kitchens: [{{id: main, name: 主厨房}}]
+    cameras: [{{id: cam, name: 摄像头, rtsp_url: '{url}'}}]
+recording: {{enabled: false, spool_dir: spool}}
+storage: {{object_store: {{type: local, root: objects}}}}
+database: {{url: "sqlite+aiosqlite:///hub.db"}}
+"""
+
+
+def _loopback_only() -> None:
+    # aioice never offers 127.0.0.1 itself (ENVIRONMENT.md); the bench stays on loopback.
+    aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: ["127.0.0.1"]
+
+
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+# -- the viewers' process ---------------------------------------------------------------------
+
+
+async def _client_main() -> None:
+    import aiortc.codecs
+    import aiortc.rtcrtpreceiver
+
+    from web.live.client import WhepViewer
+
+    real = aiortc.codecs.get_decoder
+
+    class FirstFrameDecoder:
+        """Decodes until the first picture (time to first frame), then only counts: decoding
+        50 streams here would starve this process and make the hub retransmit."""
+
+        def __init__(self, codec: Any) -> None:
+            self._real: Any = real(codec)
+
+        def decode(self, encoded_frame: Any) -> list[Any]:
+            if self._real is None:
+                return []
+            frames: list[Any] = self._real.decode(encoded_frame)
+            if frames:
+                self._real = None
+            return frames
+
+    # The receiver's decoder thread looks the factory up in its own module.
+    setattr(aiortc.rtcrtpreceiver, "get_decoder", FirstFrameDecoder)  # noqa: B010
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    viewers: list[WhepViewer] = []
+
+    def send(message: dict[str, Any]) -> None:
+        sys.stdout.write(json.dumps(message) + "\n")
+        sys.stdout.flush()
+
+    while line := await reader.readline():
+        message = json.loads(line)
+        if message["cmd"] == "offer":
+            viewer = WhepViewer()
+            viewers.append(viewer)
+            send({"offer": await viewer.offer()})
+        elif message["cmd"] == "answer":
+            await viewers[-1].answer(message["sdp"])
+        elif message["cmd"] == "stats":
+            packets = await asyncio.gather(*(v.packets_received() for v in viewers))
+            received = await asyncio.gather(*(v.bytes_received() for v in viewers))
+            ttff = [
+                v.first_frame_at - v.offered_at
+                for v in viewers
+                if v.first_frame_at is not None and v.offered_at is not None
+            ]
+            send({"packets": packets, "bytes": received, "ttff": ttff, "cpu": _cpu()})
+        elif message["cmd"] == "quit":
+            break
+    await asyncio.gather(*(v.close() for v in viewers))
+
+
+# -- the hub's process ------------------------------------------------------------------------
+
+
+class Clients:
+    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+        self._proc = proc
+
+    async def ask(self, cmd: str, **fields: Any) -> dict[str, Any]:
+        await self.tell(cmd, **fields)
+        assert self._proc.stdout is not None
+        line = await self._proc.stdout.readline()
+        if not line:
+            raise RuntimeError("the viewers' process exited")
+        reply: dict[str, Any] = json.loads(line)
+        return reply
+
+    async def tell(self, cmd: str, **fields: Any) -> None:
+        assert self._proc.stdin is not None
+        self._proc.stdin.write((json.dumps({"cmd": cmd, **fields}) + "\n").encode())
+        await self._proc.stdin.drain()
+
+
+async def _add_viewers(live: LiveViewers, clients: Clients, count: int) -> None:
+    for _ in range(count):
+        offer = (await clients.ask("offer"))["offer"]
+        viewer = await live.open("cam", StreamKind.MAIN, offer)
+        await clients.tell("answer", sdp=viewer.answer_sdp)
+
+
+async def _all_receiving(clients: Clients, count: int, within: float = 30) -> dict[str, Any]:
+    deadline = time.monotonic() + within
+    while True:
+        stats = await clients.ask("stats")
+        if len(stats["ttff"]) >= count and all(p > 0 for p in stats["packets"]):
+            return stats
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"only {len(stats['ttff'])} of {count} viewers got video")
+        await asyncio.sleep(0.5)
+
+
+async def run(levels: list[int], seconds: float) -> None:
+    _loopback_only()
+    with tempfile.TemporaryDirectory(prefix="bkhub-live-") as tmp, CameraSimulator() as sim:
+        url = sim.add_camera("cam", clip="people", sub_stream=False)
+        path = Path(tmp) / "config.yaml"
+        path.write_text(CONFIG.format(url=url), encoding="utf-8")
+        hub = Hub(load_config(path))
+        await hub.start()
+        limits = LiveLimits(per_camera=max(levels), total=max(levels), idle_timeout_s=60)
+        live = LiveViewers(HubStreams(hub.cameras, hub.substreams), limits)
+        live.start()
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            __file__,
+            "--client",
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        clients = Clients(proc)
+        try:
+            for _ in range(300):  # the camera comes online within 30 s
+                if hub.cameras["cam"].supervisor.status.state is CameraState.ONLINE:
+                    break
+                await asyncio.sleep(0.1)
+            await asyncio.sleep(2)  # past the connection's start-up
+            print(f"hub CPU, one 720p25 camera, {seconds:.0f} s per level (% of one core)")
+            print(
+                f"{'viewers':>8} {'hub CPU':>9} {'per viewer':>11} {'clients CPU':>12} "
+                f"{'TTFF median':>12} {'TTFF max':>9} {'kbit/s each':>12} {'RTSP':>5}"
+            )
+            base: float | None = None
+            for level in sorted(levels):
+                await _add_viewers(live, clients, level - live.count())
+                stats = await _all_receiving(clients, level) if level else None
+                await asyncio.sleep(1)
+                before = await clients.ask("stats")
+                hub_cpu, wall = _cpu(), time.monotonic()
+                await asyncio.sleep(seconds)
+                hub_pct = 100 * (_cpu() - hub_cpu) / (time.monotonic() - wall)
+                after = await clients.ask("stats")
+                client_pct = 100 * (after["cpu"] - before["cpu"]) / seconds
+                base = hub_pct if base is None else base
+                per = (hub_pct - base) / level if level else 0.0
+                ttff = stats["ttff"] if stats else []
+                median = f"{statistics.median(ttff):.2f} s" if ttff else "-"
+                worst = f"{max(ttff):.2f} s" if ttff else "-"
+                rtsp = sim.stats()["/cam/main"]
+                # What each viewer received, to show the hub really sent the whole stream.
+                got = [a - b for a, b in zip(after["bytes"], before["bytes"], strict=False)]
+                kbps = f"{8 * min(got) / seconds / 1000:.0f}" if level else "-"
+                print(
+                    f"{level:>8} {hub_pct:>8.1f}% {per:>10.2f}% {client_pct:>11.1f}% "
+                    f"{median:>12} {worst:>9} {kbps:>12} {rtsp:>5}"
+                )
+        finally:
+            await clients.tell("quit")
+            await proc.wait()
+            await live.stop()
+            await hub.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--levels", default="0,1,10,50", help="viewer counts, comma-separated")
+    parser.add_argument("--seconds", type=float, default=10.0, help="measuring window per level")
+    parser.add_argument("--client", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    if args.client:
+        _loopback_only()
+        asyncio.run(_client_main())
+        return
+    levels = [int(n) for n in args.levels.split(",")]
+    asyncio.run(run(levels if 0 in levels else [0, *levels], args.seconds))
+
+
+if __name__ == "__main__":
+    main()
