@@ -208,6 +208,7 @@ async def test_console_scenario(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
                 try:
                     await _login(page, base)
                     await _grid(page, base, sim)
+                    await _tour(page, base)
                     await _language(page, base)
                     await _event_desk(page, base, event_id)
                     await _other_pages(page, base)
@@ -254,6 +255,24 @@ async def _grid(page: Page, base: str, sim: CameraSimulator) -> None:
     assert all(stats[f"/cam-{i}/sub"] == 1 and stats[f"/cam-{i}/main"] == 1 for i in range(CAMERAS))
 
 
+async def _tour(page: Page, base: str) -> None:
+    """One tile on the main stream, rotating every 2 s; old viewers end as pages turn."""
+    await page.goto(base + "/grid.html?n=1&tour=1&interval=2")
+    main_stream = "document.querySelector('.tile video')?.videoWidth === 1280"
+    await page.wait_for_function(main_stream, timeout=15_000)
+    first = await page.get_attribute(".tile", "data-camera")
+    await page.wait_for_function(
+        f"document.querySelector('.tile')?.dataset.camera !== '{first}'", timeout=10_000
+    )
+    await page.click("#tour")  # stop, so the page below holds still
+    await page.wait_for_function(main_stream, timeout=15_000)
+    await _shot(page, "04-tour-single")
+    await page.wait_for_function(
+        "fetch('/api/live').then((r) => r.json()).then((s) => s.viewers === 1)", timeout=10_000
+    )
+    await page.goto(base + "/grid.html?n=4")
+
+
 async def _language(page: Page, base: str) -> None:
     zh_labels: list[str] = await page.evaluate(LABEL_TEXT_JS)
     assert any("视频墙" in text for text in zh_labels)
@@ -263,7 +282,7 @@ async def _language(page: Page, base: str) -> None:
     leftovers = [text for text in en_labels if _has_cjk(text)]
     assert not leftovers, f"untranslated labels: {leftovers}"
     assert "Video wall" in en_labels
-    await _shot(page, "04-grid-english")
+    await _shot(page, "05-grid-english")
     await page.reload()  # the choice is remembered
     await page.wait_for_selector("header nav a.current:text('Video wall')")
     await page.click("#lang-toggle")
@@ -280,6 +299,10 @@ async def _event_desk(page: Page, base: str, event_id: str) -> None:
     await page.goto(base + "/events.html")
     row = page.locator(f"tr[data-id='{event_id}']")
     await row.wait_for()
+    for kind, shown in [("rat", False), ("no_hat", True)]:  # filter by type
+        await page.select_option("select[name=type]", kind)
+        await page.click("#filters button[type=submit]")
+        await row.wait_for(state="visible" if shown else "detached")
     await row.click()
     await page.wait_for_function(
         "document.querySelector('#snapshot')?.complete && "
@@ -291,13 +314,13 @@ async def _event_desk(page: Page, base: str, event_id: str) -> None:
         " return v.videoWidth === 320 && v.currentTime > 0.5; })()",
         timeout=15_000,
     )
-    await _shot(page, "05-event-desk")
+    await _shot(page, "06-event-desk")
     await page.fill("#ack textarea", "已通知食堂负责人整改")
     await page.click("#ack button[type=submit]")
     await page.wait_for_selector("#acked")
     text: Any = await page.text_content("#detail")
     assert "已通知食堂负责人整改" in text
-    await _shot(page, "06-event-acknowledged")
+    await _shot(page, "07-event-acknowledged")
 
 
 async def _other_pages(page: Page, base: str) -> None:
@@ -309,9 +332,9 @@ async def _other_pages(page: Page, base: str) -> None:
     ]:
         await page.goto(f"{base}/{name}")
         await page.wait_for_selector(ready, state="attached")
-        await _shot(page, "07-" + name.split(".")[0])
+        await _shot(page, "08-" + name.split(".")[0])
     await page.goto(f"{base}/camera.html?id=cam-1")
     await page.wait_for_function(
         "document.querySelector('#video').videoWidth === 1280", timeout=15_000
     )  # the single view takes the main stream
-    await _shot(page, "08-camera-main-stream")
+    await _shot(page, "09-camera-main-stream")

@@ -168,3 +168,25 @@ def test_substreams_from_config_only_for_rtsp_sub_urls(tmp_path: Path) -> None:
     )
     subs = SubStreams.from_config(config)
     assert subs.available("a") and not subs.available("b")
+
+
+def test_public_surface_of_web_live() -> None:
+    import web.live
+
+    assert sorted(web.live.__all__) == [
+        "BadOffer",
+        "HubStreams",
+        "LiveError",
+        "LiveLimits",
+        "LiveStopped",
+        "LiveViewers",
+        "PassthroughTrack",
+        "StreamKind",
+        "StreamLeases",
+        "TrackStats",
+        "UnknownCamera",
+        "UnsupportedCodec",
+        "Viewer",
+        "ViewerLimitReached",
+        "live_viewers_for",
+    ]

@@ -53,6 +53,7 @@ async function poll() {
 }
 
 if (camera) {
+  $("#export-link").href = `/export.html?camera=${encodeURIComponent(id)}`;
   const overlay = $("#overlay");
   const player = new LivePlayer($("#video"), id, {
     stream: "main",
