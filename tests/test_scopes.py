@@ -108,7 +108,7 @@ def _sample(spec: dict[str, Any], name: str, node: dict[str, Any], n: int) -> An
         return "probe-value-12345"
     if kind == "integer":
         return int(node.get("minimum", 1))
-    return {"boolean": False, "number": 1.0, "array": [], "object": {}}.get(kind)
+    return {"boolean": False, "number": 1.0, "array": [], "object": {}}.get(str(kind))
 
 
 def request_body(spec: dict[str, Any], op: dict[str, Any], foreign: dict[str, str]) -> Any:
@@ -195,14 +195,14 @@ async def test_every_route_checks_login_csrf_and_scope(web: WebApp) -> None:
                 problems.append(f"{where}: server error {r.status}")
             elif r.status < 300 and leaks(r.text, markers):
                 problems.append(f"{where}: reveals {leaks(r.text, markers)}")
-            query = {
+            query: dict[str, str] = {
                 p["name"]: values[p["name"]]
                 for p in op.get("parameters", [])
                 if p["in"] == "query" and p["name"] in values
             }
             if method == "GET" and query:  # asking for another school by filter
                 r = await send(
-                    method, url, None, await session_headers(web.auth, d.users[ME]), params=query
+                    method, url, None, await session_headers(web.auth, d.users[ME]), **query
                 )
                 if r.status < 300 and leaks(r.text, markers):
                     problems.append(f"{where}?{query}: reveals {leaks(r.text, markers)}")

@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import json
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -22,7 +22,6 @@ from urllib.parse import unquote, urlencode, urlsplit
 import httpx
 from argon2 import PasswordHasher
 from fastapi import FastAPI
-from starlette.types import ASGIApp
 
 from hub.config import HubConfig, load_config
 from hub.runtime import Hub
@@ -93,7 +92,7 @@ class WebApp:
     client: httpx.AsyncClient
     hub: Hub
     auth: Auth
-    asgi: ASGIApp  # the app with the lifespan state, for raw_request
+    asgi: Callable[[Any, Any, Any], Coroutine[Any, Any, None]]  # with the state; raw_request
 
 
 @asynccontextmanager
@@ -162,7 +161,8 @@ async def raw_request(
         "server": ("testserver", 80),
     }
     started, finished, hang_up = asyncio.Event(), asyncio.Event(), asyncio.Event()
-    status, chunks, asked = 0, [], False
+    status, asked = 0, False
+    chunks: list[bytes] = []
 
     async def receive() -> dict[str, Any]:
         nonlocal asked
