@@ -1,5 +1,7 @@
 """web/routes/alerts.py over real HTTP (uvicorn on 127.0.0.1): acknowledgement by API and by
-the signed link, the alert log, channel health, and the live stream (server-sent events)."""
+the signed link, the alert log, channel health, the live stream (server-sent events), and the
+caller's scope. Log-in itself is web.auth's (tests/test_scopes.py walks these routes too):
+here the caller is set by overriding `alert_viewer` with `viewer_for` of a given user."""
 
 from __future__ import annotations
 
@@ -21,7 +23,26 @@ from storage.db.database import Database
 from storage.db.models_alerts import AlertState
 from tests.alerting import hub_config, routing, seed_registry, violation
 from tests.waiting import eventually
+from web.auth import AuthUser, Role, Scope, ScopeKind, Via
 from web.routes import alerts as alert_routes
+
+
+def _user(scope: Scope, name: str) -> AuthUser:
+    role = Role.DISTRICT_STAFF if scope.kind is ScopeKind.DISTRICT else Role.SCHOOL_PRINCIPAL
+    return AuthUser(
+        id=name,
+        username=name,
+        display_name=name,
+        role=role,
+        scope=scope,
+        locale="zh-CN",
+        via=Via.TOKEN,
+        credential_id="t",
+        csrf_token=None,
+    )
+
+
+CALLER: dict[str, AuthUser] = {}  # the test's current caller
 
 
 @pytest.fixture
@@ -40,6 +61,10 @@ async def site(tmp_path: Path) -> AsyncIterator[tuple[httpx.AsyncClient, Any]]:
 
     app = FastAPI(lifespan=lifespan)
     app.include_router(alert_routes.router)
+    CALLER["user"] = _user(Scope.district(), "desk")
+    app.dependency_overrides[alert_routes.alert_viewer] = lambda: alert_routes.viewer_for(
+        CALLER["user"], config
+    )
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
     )
@@ -68,9 +93,10 @@ async def test_acknowledge_through_the_api(site: tuple[httpx.AsyncClient, Any]) 
     answer = await client.post(f"/api/events/{event_id}/ack", json={"comment": "已处理"})
     assert answer.status_code == 200
     body = answer.json()
-    assert body["acknowledged_by"] == "api" and body["already"] is False
-    again = await client.post(f"/api/events/{event_id}/ack", json={"by": "另一人"})
-    assert again.json()["already"] is True and again.json()["acknowledged_by"] == "api"
+    assert body["acknowledged_by"] == "desk" and body["already"] is False
+    CALLER["user"] = _user(Scope.school("dcxx"), "wang")
+    again = await client.post(f"/api/events/{event_id}/ack", json={})
+    assert again.json()["already"] is True and again.json()["acknowledged_by"] == "desk"
     assert (await client.post("/api/events/nope/ack", json={})).status_code == 404
     log = (await client.get(f"/api/events/{event_id}/alerts")).json()
     assert [s["action"] for s in log["steps"]] == ["notified", "acknowledged"]
@@ -100,14 +126,29 @@ async def test_the_one_click_link_confirms_then_acknowledges(
     assert (await client.post(f"/ack/{forged}", data={"by": "x"})).status_code == 403
 
 
+async def test_other_schools_are_out_of_scope(site: tuple[httpx.AsyncClient, Any]) -> None:
+    client, hub = site
+    event_id = await _rat(hub)  # at dcxx
+    for scope in (Scope.school("dcyey"), Scope.town("elsewhere")):
+        CALLER["user"] = _user(scope, "other")
+        assert (await client.post(f"/api/events/{event_id}/ack", json={})).status_code == 404
+        assert (await client.get(f"/api/events/{event_id}/alerts")).status_code == 404
+        assert (await client.get("/api/alerts/health")).status_code == 404  # district only
+    CALLER["user"] = _user(Scope.town("dongcheng"), "town")
+    assert (await client.get(f"/api/events/{event_id}/alerts")).status_code == 200
+
+
 async def test_health_and_the_live_stream(site: tuple[httpx.AsyncClient, Any]) -> None:
     client, hub = site
     health = (await client.get("/api/alerts/health")).json()
     assert health["enabled"] is True
     assert [(c["name"], c["type"]) for c in health["channels"]] == [("console", "console")]
+    CALLER["user"] = _user(Scope.school("dcxx"), "wang")
     async with client.stream("GET", "/api/alerts/stream") as stream:
         lines = stream.aiter_lines()
         assert await anext(lines) == ": connected"
+        async with hub.db.session() as session:  # another school's: not on this stream
+            await hub.alerts.raise_event(session, violation("dcyey-hot", "rat"))
         event_id = await _rat(hub)
         async with asyncio.timeout(5):
             while not (line := await anext(lines)).startswith("data: "):

@@ -1,9 +1,10 @@
 """Alerts: acknowledge (API and signed link), the alert log of an event, channel health, and
 the live alert stream (server-sent events) that the console listens to.
 
-Seam for login and scopes: every handler takes `AlertViewerDep`. Until web.auth lands here it
-is an unscoped viewer named "api"; replace `alert_viewer` with one built from the current user
-(name, and which schools they may see) and every route below is scoped.
+Every API route takes `AlertViewerDep`: the logged-in user (web.auth: 401 without login, CSRF
+on changes) as a name to record and a school filter. Events outside the caller's scope are
+404, and the live stream only carries the caller's schools. The /ack/{token} link is public:
+its signed, expiring token is the credential.
 """
 
 from __future__ import annotations
@@ -17,17 +18,20 @@ from datetime import datetime
 from typing import Annotated, Any, Final
 from urllib.parse import parse_qs
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, StreamingResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from hub.alerts import InvalidAckToken, UnknownEvent
+from hub.config import HubConfig
 from storage.db.models import Event
 from storage.db.models_alerts import AlertMessage, AlertMessageEvent, AlertStep
+from web.auth import AuthUser, CurrentUser, ScopeKind, can_see_school, not_found
 from web.deps import HubDep
+from web.errors import ERROR_RESPONSES, ApiError
 
-router = APIRouter(tags=["alerts"])
+router = APIRouter(tags=["alerts"], responses=ERROR_RESPONSES)
 
 HEARTBEAT_S: Final = 15.0  # keeps proxies from closing an idle alert stream
 _MAX_FORM_BYTES: Final = 4096
@@ -38,12 +42,25 @@ class AlertViewer:
     """Who is asking: the name acknowledgements are recorded under, and their scope."""
 
     name: str
+    district_wide: bool
     may_see_school: Callable[[str | None], bool]
 
 
-async def alert_viewer() -> AlertViewer:
-    """SEAM (login and scopes): return the logged-in user's name and school filter here."""
-    return AlertViewer(name="api", may_see_school=lambda _school: True)
+def viewer_for(user: AuthUser, config: HubConfig) -> AlertViewer:
+    """Hub-wide events (no school) are for the district only, as in web.auth.scope_clause."""
+    district = user.scope.kind is ScopeKind.DISTRICT
+    towns = {s.id: s.town for s in config.schools}
+
+    def may_see(school_id: str | None) -> bool:
+        if school_id is None or school_id not in towns:
+            return district
+        return can_see_school(user.scope, school_id, towns[school_id])
+
+    return AlertViewer(name=user.username, district_wide=district, may_see_school=may_see)
+
+
+async def alert_viewer(user: CurrentUser, hub: HubDep) -> AlertViewer:
+    return viewer_for(user, hub.config)
 
 
 AlertViewerDep = Annotated[AlertViewer, Depends(alert_viewer)]
@@ -51,9 +68,6 @@ AlertViewerDep = Annotated[AlertViewer, Depends(alert_viewer)]
 
 class AckRequest(BaseModel):
     comment: str | None = Field(default=None, max_length=500, description="What was done.")
-    by: str | None = Field(
-        default=None, max_length=64, description="Name to record; default: the caller."
-    )
 
 
 class AckView(BaseModel):
@@ -94,7 +108,7 @@ async def _visible_event(hub: HubDep, viewer: AlertViewer, event_id: str) -> Eve
     async with hub.db.session() as session:
         event = await session.get(Event, event_id)
     if event is None or not viewer.may_see_school(event.school_id):
-        raise HTTPException(404, "no such event")
+        raise not_found("event")
     return event
 
 
@@ -102,11 +116,10 @@ async def _visible_event(hub: HubDep, viewer: AlertViewer, event_id: str) -> Eve
 async def acknowledge_event(
     event_id: str, body: AckRequest, hub: HubDep, viewer: AlertViewerDep
 ) -> AckView:
-    """Acknowledge an event: stops its escalation; recorded with time and person."""
+    """Acknowledge an event as the caller: stops its escalation; recorded with time and
+    person."""
     await _visible_event(hub, viewer, event_id)
-    result = await hub.alerts.acknowledge(
-        event_id, by=body.by or viewer.name, via="api", comment=body.comment
-    )
+    result = await hub.alerts.acknowledge(event_id, by=viewer.name, via="api", comment=body.comment)
     return AckView(
         event_id=result.event_id,
         acknowledged_at=result.acknowledged_at,
@@ -137,8 +150,11 @@ async def alert_log(event_id: str, hub: HubDep, viewer: AlertViewerDep) -> Alert
 
 
 @router.get("/api/alerts/health")
-async def alerts_health(hub: HubDep) -> dict[str, Any]:
-    """Each channel: ok, failing (with since when and the last error), misconfigured."""
+async def alerts_health(hub: HubDep, viewer: AlertViewerDep) -> dict[str, Any]:
+    """Each channel: ok, failing (with since when and the last error), misconfigured.
+    District staff only: channels name schools and their endpoints."""
+    if not viewer.district_wide:
+        raise not_found("alert channel health")
     channels = await hub.alerts.health_report()
     return {
         "enabled": hub.alerts.enabled,
@@ -156,7 +172,7 @@ async def alerts_stream(hub: HubDep, viewer: AlertViewerDep) -> StreamingRespons
             lambda payload: viewer.may_see_school(payload.get("school_id"))
         )
     except RuntimeError as exc:  # the subscriber cap
-        raise HTTPException(503, str(exc)) from exc
+        raise ApiError(503, "busy", str(exc), zh="实时告警连接过多，请稍后再试") from exc
 
     async def events() -> AsyncIterator[str]:
         try:
