@@ -5,7 +5,9 @@ Deterministic (single-threaded x264, fixed frame mapping). Run from the reposito
     .venv/bin/python -m camera_adapters.simulator.make_media [--source PATH]
 
 Output: raw Annex-B elementary streams in ``media/``: main profile, no B-frames, 25 fps, a closed
-2 s GOP with SPS/PPS in front of every IDR, as a typical canteen camera sends them.
+2 s GOP with SPS/PPS in front of every IDR, as a typical canteen camera sends them. Beside each
+footage clip, its tamper variants (``people-720p.blur.h264`` ...): the same footage blurred,
+covered, or seen from a moved camera, which the simulator serves for those faults.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 
 from .h264_annexb import split_access_units
@@ -30,6 +33,15 @@ GOP_FRAMES = 2 * FPS
 SEGMENT_START_S = 48.0
 SEGMENT_S = 24.0
 BLACK_S = 2.0
+# Tamper variants are shorter loops of the same footage: 4 GOPs keep the repository small.
+VARIANT_S = 8.0
+VARIANT_START_S = SEGMENT_START_S + 8.0  # a person is in the room: the picture moves
+# A defocused lens: Gaussian sigma as a fraction of the width (~6 px at 1280).
+BLUR_SIGMA = 6 / 1280
+# A hand or cloth over the lens: a dim, nearly uniform picture (not black) with sensor noise.
+COVER_LEVEL, COVER_CONTRAST, COVER_NOISE = 70.0, 0.12, 2.0
+# Someone turned the camera: the view pans right and down and zooms in by 1.25.
+MOVED_CROP = (0.2, 0.2)  # left and top fractions cut away
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +130,50 @@ def black_frames(
         yield av.VideoFrame.from_ndarray(planes, format="yuv420p")
 
 
+def _bgr_frames(frames: Iterable[av.VideoFrame]) -> Iterator[np.ndarray]:
+    for frame in frames:
+        yield frame.to_ndarray(format="bgr24")
+
+
+def _yuv(image: np.ndarray) -> av.VideoFrame:
+    return av.VideoFrame.from_ndarray(image, format="bgr24").reformat(format="yuv420p")
+
+
+def blurred_frames(frames: Iterable[av.VideoFrame]) -> Iterator[av.VideoFrame]:
+    """The footage out of focus."""
+    for image in _bgr_frames(frames):
+        sigma = BLUR_SIGMA * image.shape[1]
+        yield _yuv(cv2.GaussianBlur(image, (0, 0), sigmaX=sigma))
+
+
+def covered_frames(frames: Iterable[av.VideoFrame], *, seed: int = 7) -> Iterator[av.VideoFrame]:
+    """Something over the lens: light still leaks through, the scene is gone."""
+    rng = np.random.default_rng(seed)  # fixed seed: the clip is reproducible
+    for image in _bgr_frames(frames):
+        height, width = image.shape[:2]
+        leak = cv2.GaussianBlur(image, (0, 0), sigmaX=width / 15).astype(np.float32)
+        covered = COVER_LEVEL + COVER_CONTRAST * (leak - leak.mean())
+        covered += rng.normal(0.0, COVER_NOISE, (height, width, 1))
+        yield _yuv(np.clip(covered, 0, 255).astype(np.uint8))
+
+
+def moved_frames(frames: Iterable[av.VideoFrame]) -> Iterator[av.VideoFrame]:
+    """The same room from a camera that was turned and zoomed."""
+    for image in _bgr_frames(frames):
+        height, width = image.shape[:2]
+        x0, y0 = round(MOVED_CROP[0] * width), round(MOVED_CROP[1] * height)
+        view = cv2.resize(image[y0:, x0:], (width, height), interpolation=cv2.INTER_LINEAR)
+        yield _yuv(view)
+
+
+VARIANTS = {"blur": blurred_frames, "cover": covered_frames, "moved": moved_frames}
+
+
+def variant_path(clip: Path, fault: str) -> Path:
+    """Where the simulator looks for a clip's variant for a picture fault."""
+    return clip.with_name(f"{clip.stem}.{fault}{clip.suffix}")
+
+
 def check_clip(path: Path, *, gop: int = GOP_FRAMES) -> int:
     """Verify the GOP layout the simulator relies on; returns the number of access units."""
     units = split_access_units(path.read_bytes())
@@ -143,6 +199,13 @@ def build(source: Path, out_dir: Path = MEDIA_DIR) -> list[Path]:
         black = out_dir / f"black-{name}.h264"
         encode_clip(black_frames(seconds=BLACK_S, **size), black, bitrate=rendition.bitrate, **size)
         made += [people, black]
+        for fault, transform in VARIANTS.items():
+            source_frames = resampled_frames(
+                source, start_s=VARIANT_START_S, seconds=VARIANT_S, **size
+            )
+            out = variant_path(people, fault)
+            encode_clip(transform(source_frames), out, bitrate=rendition.bitrate, **size)
+            made.append(out)
     return made
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 
 import av
 import cv2
@@ -19,21 +21,28 @@ MEDIA_DIR = Path(__file__).with_name("media")
 NAMED_CLIPS: dict[str, tuple[str, str]] = {"people": ("people-720p.h264", "people-360p.h264")}
 DEFAULT_FPS = 25
 JPEG_QUALITY = 85
+# Picture faults served from a pre-rendered clip of the same size: "black" from the shared
+# black-<height>p.h264, the others from the clip's own variant "<stem>.<fault>.h264".
+PICTURE_FAULTS = ("black", "blur", "cover", "moved")
 
 
 @dataclass(frozen=True, slots=True)
 class ClipInfo:
-    """One raw H.264 clip and the black clip that can stand in for it (same size)."""
+    """One raw H.264 clip and the clips that stand in for it under picture faults."""
 
     path: Path
     width: int
     height: int
     fps: int
-    black: Path | None
+    variants: Mapping[str, Path] = field(default_factory=lambda: MappingProxyType({}))
 
-    def snapshot_jpeg(self, *, black: bool = False) -> bytes:
-        """A JPEG of the clip's first picture (or of black)."""
-        return _first_frame_jpeg(self.black if black and self.black else self.path)
+    @property
+    def black(self) -> Path | None:
+        return self.variants.get("black")
+
+    def snapshot_jpeg(self, *, fault: str | None = None) -> bytes:
+        """A JPEG of the clip's first picture (or of its variant for a picture fault)."""
+        return _first_frame_jpeg(self.variants.get(fault or "", self.path))
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,9 +89,15 @@ def probe_clip(path: Path) -> ClipInfo:
     except (av.FFmpegError, IndexError) as exc:
         raise SimulatorError(f"{path} is not a raw H.264 stream: {exc}") from exc
     fps = round(float(rate)) if rate else DEFAULT_FPS
-    black = MEDIA_DIR / f"black-{height}p.h264"
-    has_black = black.is_file() and black != path and _size(black) == (width, height)
-    return ClipInfo(path, width, height, fps or DEFAULT_FPS, black if has_black else None)
+    candidates = {"black": MEDIA_DIR / f"black-{height}p.h264"}
+    for fault in PICTURE_FAULTS[1:]:
+        candidates[fault] = path.with_name(f"{path.stem}.{fault}{path.suffix}")
+    variants = {
+        fault: variant
+        for fault, variant in candidates.items()
+        if variant.is_file() and variant != path and _size(variant) == (width, height)
+    }
+    return ClipInfo(path, width, height, fps or DEFAULT_FPS, MappingProxyType(variants))
 
 
 @functools.lru_cache(maxsize=8)

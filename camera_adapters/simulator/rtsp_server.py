@@ -40,7 +40,9 @@ except (ImportError, ValueError) as exc:  # the Python side turns this into a cl
     print(json.dumps({"ready": False, "missing": True, "error": error}))
     sys.exit(3)
 
-FAULTS = ("none", "stop", "auth", "freeze", "black")
+# Picture faults switch the mount to a pre-rendered variant clip of the same size.
+PICTURE_FAULTS = ("black", "blur", "cover", "moved")
+FAULTS = ("none", "stop", "auth", "freeze", *PICTURE_FAULTS)
 # One timer drives every mount: each tick pushes the frames that are due, so a late tick never
 # shifts timestamps (they come from the frame counter) and 100 mounts cost 50 wakeups/s, not 2500.
 TICK_MS = 20
@@ -86,7 +88,7 @@ class Feeder:
     base_ns: int | None = None
     count: int = 0  # frames pushed so far: PTS = base + count * frame_ns
     pos: int = 0  # next access unit of the normal clip
-    black_pos: int = 0
+    variant_pos: int = 0  # next access unit of the variant clip of a picture fault
     mode: str = "none"
     last_key: Any = None
 
@@ -109,14 +111,16 @@ class Feeder:
         return True
 
     def _next_buffer(self) -> Any:
-        mode = self.mount.fault if self.mount.fault in ("freeze", "black") else "none"
+        fault = self.mount.fault
+        mode = fault if fault == "freeze" or fault in self.mount.variants else "none"
         if mode != self.mode:
             self._switch(mode)
         if mode == "freeze" and self.last_key is not None:
             return self.last_key
-        if mode == "black" and self.mount.black is not None:
-            clip, idx = self.mount.black, self.black_pos
-            self.black_pos = (idx + 1) % len(clip.buffers)
+        variant = self.mount.variants.get(mode)
+        if variant is not None:
+            clip, idx = variant, self.variant_pos
+            self.variant_pos = (idx + 1) % len(clip.buffers)
         else:
             clip, idx = self.mount.clip, self.pos
             self.pos = (idx + 1) % len(clip.buffers)
@@ -126,8 +130,8 @@ class Feeder:
 
     def _switch(self, mode: str) -> None:
         # Every switch lands on an IDR, so the client never decodes against a foreign reference.
-        if mode == "black":
-            self.black_pos = 0
+        if mode in self.mount.variants:
+            self.variant_pos = 0
         elif mode == "none":
             self.pos = self.mount.clip.next_keyframe(self.pos)
         self.mode = mode
@@ -137,7 +141,7 @@ class Feeder:
 class Mount:
     path: str
     clip: Clip
-    black: Clip | None
+    variants: dict[str, Clip]  # picture fault -> its clip
     fps: int
     factory: Any
     fault: str = "none"
@@ -234,7 +238,10 @@ class Simulator:
         if not path.startswith("/") or path in self.mounts:
             raise ValueError(f"bad or duplicate mount path {path!r}")
         clip = self._clip(cmd["clip"])
-        black = self._clip(cmd["black_clip"]) if cmd.get("black_clip") else None
+        paths = dict(cmd.get("variants") or {})
+        if cmd.get("black_clip"):  # the older form of the command
+            paths.setdefault("black", cmd["black_clip"])
+        variants = {f: self._clip(str(p)) for f, p in paths.items() if f in PICTURE_FAULTS}
         factory = GstRtspServer.RTSPMediaFactory()
         factory.set_launch(
             "( appsrc name=src is-live=true format=time do-timestamp=false"
@@ -244,7 +251,7 @@ class Simulator:
         )
         factory.set_shared(True)
         factory.set_protocols(GstRtsp.RTSPLowerTrans.TCP | GstRtsp.RTSPLowerTrans.UDP)
-        mount = Mount(path, clip, black, fps, factory)
+        mount = Mount(path, clip, variants, fps, factory)
         factory.connect("media-configure", self._on_media_configure, mount)
         self.mounts[path] = mount
         self._apply_permissions(mount)
@@ -260,8 +267,8 @@ class Simulator:
         mount, fault = self._mount(cmd), cmd.get("fault")
         if fault not in FAULTS:
             raise ValueError(f"unknown fault {fault!r}; one of {', '.join(FAULTS)}")
-        if fault == "black" and mount.black is None:
-            raise ValueError(f"{mount.path} has no black clip")
+        if fault in PICTURE_FAULTS and fault not in mount.variants:
+            raise ValueError(f"{mount.path} has no {fault} clip")
         mount.fault = fault
         self._apply_permissions(mount)
         if fault in ("stop", "auth"):

@@ -18,7 +18,7 @@ from types import MappingProxyType, TracebackType
 
 from ._process import SYSTEM_PYTHON, ServerProcess
 from .errors import SimulatorError
-from .media import ClipInfo, StreamClips, resolve_clips
+from .media import PICTURE_FAULTS, ClipInfo, StreamClips, resolve_clips
 from .onvif_device import OnvifDeviceStandIn
 
 __all__ = ["CameraSimulator", "Fault", "SimulatedCamera"]
@@ -33,6 +33,9 @@ class Fault(StrEnum):
     AUTH = "auth"  # every credential is rejected (401), current clients are cut off
     FREEZE = "freeze"  # packets keep flowing, the picture does not change
     BLACK = "black"  # the picture turns black
+    BLUR = "blur"  # the lens is out of focus
+    COVER = "cover"  # something covers the lens: a dim, nearly uniform picture
+    MOVED = "moved"  # the camera was turned: it sees another part of the room
 
 
 @dataclass(slots=True)
@@ -226,15 +229,15 @@ class CameraSimulator:
         fault = Fault(fault)
         with self._lock:
             camera = self._camera(name)
-            if fault is Fault.BLACK and any(c.black is None for c in camera.mounts.values()):
-                raise SimulatorError(f"{name}: no black clip matches its resolution")
+            if fault in PICTURE_FAULTS and any(
+                fault not in c.variants for c in camera.mounts.values()
+            ):
+                raise SimulatorError(f"{name}: no {fault} clip matches its clips")
             camera.fault = fault
             for path in self._live_mounts(camera):
                 self._process.command("fault", path=path, fault=fault.value)
             if camera.onvif is not None:
-                camera.onvif.snapshot_jpeg = camera.clips.main.snapshot_jpeg(
-                    black=fault is Fault.BLACK
-                )
+                camera.onvif.snapshot_jpeg = camera.clips.main.snapshot_jpeg(fault=fault.value)
 
     def set_credentials(self, name: str, username: str, password: str) -> None:
         """Require these RTSP credentials on the camera's mounts (empty username: open)."""
@@ -262,9 +265,9 @@ class CameraSimulator:
 
     def _mount(self, camera: SimulatedCamera) -> None:
         for path, clip in camera.mounts.items():
-            black = str(clip.black) if clip.black is not None else None
+            variants = {fault: str(p) for fault, p in clip.variants.items()}
             self._process.command(
-                "add", path=path, clip=str(clip.path), black_clip=black, fps=clip.fps
+                "add", path=path, clip=str(clip.path), variants=variants, fps=clip.fps
             )
             if camera.credentials is not None:
                 user, password = camera.credentials
