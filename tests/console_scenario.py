@@ -256,21 +256,22 @@ async def _grid(page: Page, base: str, sim: CameraSimulator) -> None:
 
 
 async def _tour(page: Page, base: str) -> None:
-    """One tile on the main stream, rotating every 2 s; old viewers end as pages turn."""
-    await page.goto(base + "/grid.html?n=1&tour=1&interval=2")
+    """One tile takes the main stream; the tour turns to the next camera and stops."""
+    await page.goto(base + "/grid.html?n=1&interval=3")
     main_stream = "document.querySelector('.tile video')?.videoWidth === 1280"
     await page.wait_for_function(main_stream, timeout=15_000)
     first = await page.get_attribute(".tile", "data-camera")
+    await page.click("#tour")
     await page.wait_for_function(
         f"document.querySelector('.tile')?.dataset.camera !== '{first}'", timeout=10_000
     )
     await page.click("#tour")  # stop, so the page below holds still
     await page.wait_for_function(main_stream, timeout=15_000)
     await _shot(page, "04-tour-single")
+    # Turning the page closed the first camera's viewer: one is left.
     await page.wait_for_function(
         "fetch('/api/live').then((r) => r.json()).then((s) => s.viewers === 1)", timeout=10_000
     )
-    await page.goto(base + "/grid.html?n=4")
 
 
 async def _language(page: Page, base: str) -> None:
@@ -282,7 +283,7 @@ async def _language(page: Page, base: str) -> None:
     leftovers = [text for text in en_labels if _has_cjk(text)]
     assert not leftovers, f"untranslated labels: {leftovers}"
     assert "Video wall" in en_labels
-    await _shot(page, "05-grid-english")
+    await _shot(page, "05-english")
     await page.reload()  # the choice is remembered
     await page.wait_for_selector("header nav a.current:text('Video wall')")
     await page.click("#lang-toggle")
