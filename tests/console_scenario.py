@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 import pytest
 import uvicorn
-from playwright.async_api import Page, async_playwright
+from playwright.async_api import Page, Response, async_playwright
 
 from camera_adapters.simulator import CameraSimulator
 from hub.config import HubConfig, load_config
@@ -177,6 +177,11 @@ async def _serve(config: HubConfig) -> AsyncIterator[str]:
         await task
 
 
+def _note_failure(response: Response, console: list[str]) -> None:
+    if response.status >= 400:
+        console.append(f"{response.status} {response.request.method} {response.url}")
+
+
 async def _shot(page: Page, name: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
@@ -205,6 +210,7 @@ async def test_console_scenario(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
                 ).new_page()
                 page.on("pageerror", lambda exc: errors.append(str(exc)))
                 page.on("console", lambda msg: console.append(f"{msg.type}: {msg.text}"))
+                page.on("response", lambda r: _note_failure(r, console))
                 try:
                     await _login(page, base)
                     await _grid(page, base, sim)
@@ -219,6 +225,9 @@ async def test_console_scenario(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
             finally:
                 await browser.close()
     assert errors == [], f"JavaScript errors: {errors}"
+    # The only failed requests: the visit before log-in and the wrong password.
+    failed = [line for line in console if line[:1].isdigit()]
+    assert len(failed) == 2 and all("/api/auth/" in line for line in failed), failed
 
 
 async def _login(page: Page, base: str) -> None:

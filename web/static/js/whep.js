@@ -119,20 +119,21 @@ export class LivePlayer {
   }
 
   _teardown() {
-    if (this.location) {
-      // keepalive: the DELETE still goes out while the page unloads.
-      fetch(this.location, {
-        method: "DELETE",
-        keepalive: true,
-        credentials: "same-origin",
-        headers: changeHeaders(),
-      }).catch(() => {});
-      this.location = null;
-    }
     const pc = this.pc;
     this.pc = null;
-    pc?.close();
     this.video.srcObject = null;
+    if (!this.location) return pc?.close();
+    // keepalive: the DELETE still goes out while the page unloads. The peer closes after
+    // it, so the hub ends the session for the DELETE rather than for the closed connection.
+    fetch(this.location, {
+      method: "DELETE",
+      keepalive: true,
+      credentials: "same-origin",
+      headers: changeHeaders(),
+    })
+      .catch(() => {})
+      .finally(() => pc?.close());
+    this.location = null;
   }
 }
 
