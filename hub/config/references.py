@@ -11,6 +11,7 @@ from typing import Any
 
 from ._locs import Loc, format_loc
 from .alerts import find_alert_reference_problems
+from .health import find_health_reference_problems
 
 __all__ = ["find_reference_problems"]
 
@@ -83,4 +84,5 @@ def find_reference_problems(config: Any) -> list[tuple[Loc, str]]:
         if key not in cameras:
             problems.append((("simulator", "clips", key), f"unknown camera id {key!r}"))
     problems += find_alert_reference_problems(config)  # recipients' schools and towns
+    problems += find_health_reference_problems(config)  # kitchen hours' schools and kitchens
     return problems

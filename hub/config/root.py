@@ -14,6 +14,7 @@ from .camera import Camera
 from .database import DatabaseConfig
 from .detector import DetectorConfig
 from .district import DistrictInfo, School, Town
+from .health import HealthConfig
 from .ingest import IngestConfig
 from .recording import RecordingConfig
 from .references import find_reference_problems
@@ -49,6 +50,7 @@ class HubConfig(Section):
         default_factory=DetectorConfig, description="Violation detection."
     )
     alerts: AlertsConfig = Field(default_factory=AlertsConfig, description="Alert delivery.")
+    health: HealthConfig = Field(default_factory=HealthConfig, description="Health checks.")
     web: WebConfig = Field(default_factory=WebConfig, description="Console and API server.")
     retention: RetentionConfig = Field(
         default_factory=RetentionConfig, description="How long video is kept."

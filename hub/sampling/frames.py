@@ -1,0 +1,55 @@
+"""Sampled frames and the bounded, latest-wins mailbox each consumer reads them from."""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["FrameMailbox", "SampledFrame"]
+
+Image = npt.NDArray[np.uint8]
+
+
+@dataclass(frozen=True, slots=True)
+class SampledFrame:
+    """One decoded keyframe of a camera, downscaled; never modified after publication."""
+
+    camera_id: str
+    wall_time: float  # UTC epoch seconds of the keyframe, on the hub's clock
+    gray: Image  # H x W luma, W = the sampler's width (320 by default)
+    color: Image  # h x w x 3 BGR, a smaller thumbnail (160 wide by default)
+    source_size: tuple[int, int]  # width, height of the decoded picture
+
+
+class FrameMailbox:
+    """A consumer's bounded queue of frames: when full, the oldest frame is dropped.
+
+    Latest-wins is the policy for both health and detection: a late frame is worth less than
+    the newest one. Written by the sampler thread, read from any thread or the event loop.
+    """
+
+    def __init__(self, name: str, maxsize: int = 4) -> None:
+        self.name = name
+        self.dropped = 0
+        self._frames: deque[SampledFrame] = deque(maxlen=maxsize)
+        self._lock = threading.Lock()
+
+    def offer(self, frame: SampledFrame) -> None:
+        with self._lock:
+            if len(self._frames) == self._frames.maxlen:
+                self.dropped += 1
+            self._frames.append(frame)
+
+    def drain(self) -> list[SampledFrame]:
+        """Every frame waiting, oldest first; empties the mailbox."""
+        with self._lock:
+            frames = list(self._frames)
+            self._frames.clear()
+        return frames
+
+    def __len__(self) -> int:
+        return len(self._frames)
