@@ -334,8 +334,11 @@ async def _event_desk(page: Page, base: str, event_id: str) -> None:
 
 
 async def _other_pages(page: Page, base: str) -> None:
+    """Every other page loads, and in English shows no Chinese label."""
     for name, ready in [
-        ("camera.html?id=cam-1", "#video"),
+        ("cameras.html", "#tree .state-online"),
+        ("events.html", "#list tbody tr"),
+        ("camera.html?id=cam-1", "#info tr"),
         ("health.html", "#card-online"),
         ("export.html", "#export select option"),
         ("users.html", "tr[data-user='inspector']"),
@@ -343,6 +346,11 @@ async def _other_pages(page: Page, base: str) -> None:
         await page.goto(f"{base}/{name}")
         await page.wait_for_selector(ready, state="attached")
         await _shot(page, "08-" + name.split(".")[0])
+        await page.click("#lang-toggle")
+        await page.wait_for_function("document.documentElement.lang === 'en'")
+        leftovers = [text for text in await page.evaluate(LABEL_TEXT_JS) if _has_cjk(text)]
+        assert not leftovers, f"{name}: untranslated labels {leftovers}"
+        await page.click("#lang-toggle")
     await page.goto(f"{base}/camera.html?id=cam-1")
     await page.wait_for_function(
         "document.querySelector('#video').videoWidth === 1280", timeout=15_000
