@@ -13,7 +13,6 @@ import contextlib
 import logging
 import secrets
 import time
-from collections import Counter
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -103,7 +102,8 @@ class LiveViewers:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sweeper
             self._sweeper = None
-        await asyncio.gather(*(self.close(vid) for vid in list(self._viewers)))
+        # One peer failing to close must not keep the others open.
+        await asyncio.gather(*(self.close(v) for v in list(self._viewers)), return_exceptions=True)
         while self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
@@ -113,9 +113,6 @@ class LiveViewers:
         if camera_id is None:
             return len(self._viewers)
         return sum(v.camera_id == camera_id for v in self._viewers.values())
-
-    def per_camera(self) -> dict[str, int]:
-        return dict(Counter(v.camera_id for v in self._viewers.values()))
 
     def sessions(self) -> list[Viewer]:
         return list(self._viewers.values())
