@@ -101,11 +101,20 @@ def _demo_cmd(args: argparse.Namespace) -> int:
 def _cameras_cmd(args: argparse.Namespace) -> int:
     config = _load(args.config)
     url = args.url or f"http://127.0.0.1:{config.web.port}"
+    headers = {"Authorization": f"Bearer {args.token}"} if args.token else {}
     try:
-        rows = httpx.get(f"{url}/api/cameras", timeout=5).raise_for_status().json()
+        response = httpx.get(f"{url}/api/cameras", headers=headers, timeout=5)
     except httpx.HTTPError as exc:
         print(f"hub not reachable at {url}: {exc}", file=sys.stderr)
         return 1
+    if response.status_code == 401:
+        print(
+            "the hub wants an API token: create one in the console (or POST /api/auth/tokens) "
+            "and pass --token or set BKHUB_TOKEN",
+            file=sys.stderr,
+        )
+        return 1
+    rows = response.raise_for_status().json()
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return 0
@@ -148,6 +157,9 @@ def build_parser() -> argparse.ArgumentParser:
     cams = sub.add_parser("cameras", help="list cameras and their state")
     cams.add_argument("--url", help="hub base URL (default: http://127.0.0.1:<web.port>)")
     cams.add_argument("--json", action="store_true")
+    cams.add_argument(
+        "--token", default=os.environ.get("BKHUB_TOKEN"), help="API token (or BKHUB_TOKEN)"
+    )
     cams.set_defaults(run=_cameras_cmd)
     cli_storage.add_parser(sub).set_defaults(run=_storage_cmd)
     return parser

@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
-from fastapi.testclient import TestClient
 
 from hub.config import HubConfig
 from storage.archive import SegmentArchive
@@ -21,7 +23,8 @@ from storage.spool import Spool
 from tests.hubconfig import load_test_config
 from tests.test_archive import _spooled_segment
 from tests.waiting import eventually
-from web.app import create_app
+from tests.webapp import add_user, serve_app, session_headers
+from web.auth import Role
 
 BASE_WALL = 1_764_000_000.0  # the wall clock _spooled_segment starts from
 
@@ -76,89 +79,65 @@ def recorded(tmp_path: Path, clip_10s: Path) -> HubConfig:
 T0 = datetime.fromtimestamp(BASE_WALL, UTC)
 
 
-def test_export_api_serves_a_seekable_mp4(recorded: HubConfig) -> None:
-    with TestClient(create_app(recorded)) as client:
-        response = client.post(
-            "/api/exports",
-            json={
-                "camera_id": "cam-1",
-                "start": (T0 + timedelta(seconds=5.5)).isoformat(),
-                "end": (T0 + timedelta(seconds=25)).isoformat(),
-            },
-        )
+@asynccontextmanager
+async def _logged_in(config: HubConfig, role: Role, scope: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with serve_app(config) as web:
+        user = await add_user(web.auth, f"{role.value}@{scope}", role, scope)
+        web.client.headers.update(await session_headers(web.auth, user))
+        yield web.client
+
+
+def _files(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*") if p.is_file())
+
+
+def _body(start: datetime, end: datetime, camera: str = "cam-1") -> dict[str, str]:
+    return {"camera_id": camera, "start": start.isoformat(), "end": end.isoformat()}
+
+
+async def test_export_api_serves_a_seekable_mp4(recorded: HubConfig) -> None:
+    body = _body(T0 + timedelta(seconds=5.5), T0 + timedelta(seconds=25))
+    async with _logged_in(recorded, Role.SCHOOL_PRINCIPAL, "school:s1") as client:
+        response = await client.post("/api/exports", json=body)
         assert response.status_code == 201, response.text
         export = response.json()
         # The video starts at the keyframe at or before the requested start (1 s GOP).
         assert datetime.fromisoformat(export["media_start_at"]) == T0 + timedelta(seconds=5)
         assert 19 <= export["duration_s"] <= 21
-        whole = client.get(export["download_url"])
+        whole = await client.get(export["download_url"])
         assert whole.status_code == 200 and whole.headers["content-type"] == "video/mp4"
         assert len(whole.content) == export["bytes"]
-        part = client.get(export["download_url"], headers={"Range": "bytes=100-199"})
+        part = await client.get(export["download_url"], headers={"Range": "bytes=100-199"})
         assert part.status_code == 206 and part.content == whole.content[100:200]
-        again = client.post(
-            "/api/exports",
-            json={
-                "camera_id": "cam-1",
-                "start": (T0 + timedelta(seconds=5.5)).isoformat(),
-                "end": (T0 + timedelta(seconds=25)).isoformat(),
-            },
-        )
+        again = await client.post("/api/exports", json=body)
         assert again.json()["id"] == export["id"] and again.json()["cached"]
+    async with _logged_in(recorded, Role.SCHOOL_PRINCIPAL, "school:other") as client:
+        assert (await client.get(export["download_url"])).status_code == 404  # not theirs
 
 
 @pytest.mark.parametrize(
     ("body", "code"),
     [
-        (
-            {
-                "camera_id": "cam-1",
-                "start": "2999-01-01T00:00:00+08:00",
-                "end": "2999-01-01T01:00:00+08:00",
-            },
-            422,
-        ),  # in the future
-        (
-            {
-                "camera_id": "cam-1",
-                "start": (T0 + timedelta(seconds=20)).isoformat(),
-                "end": T0.isoformat(),
-            },
-            422,
-        ),  # reversed
-        (
-            {
-                "camera_id": "cam-1",
-                "start": T0.isoformat(),
-                "end": (T0 + timedelta(hours=5)).isoformat(),
-            },
-            422,
-        ),  # longer than the maximum
-        (
-            {
-                "camera_id": "nope",
-                "start": T0.isoformat(),
-                "end": (T0 + timedelta(seconds=20)).isoformat(),
-            },
-            404,
-        ),  # unknown camera
+        (_body(datetime(2999, 1, 1, tzinfo=UTC), datetime(2999, 1, 1, 1, tzinfo=UTC)), 422),
+        (_body(T0 + timedelta(seconds=20), T0), 422),  # reversed
+        (_body(T0, T0 + timedelta(hours=5)), 422),  # longer than the maximum
+        (_body(T0, T0 + timedelta(seconds=20), camera="nope"), 404),  # unknown camera
         (
             {"camera_id": "cam-1", "start": "2025-01-01T00:00:00", "end": "2025-01-01T01:00:00"},
             422,
         ),  # no time zone
     ],
 )
-def test_bad_export_requests_are_refused_and_write_nothing(
+async def test_bad_export_requests_are_refused_and_write_nothing(
     recorded: HubConfig, body: dict[str, str], code: int
 ) -> None:
     root = Path(recorded.storage.object_store.root)
-    before = sorted(p for p in root.rglob("*") if p.is_file())
-    with TestClient(create_app(recorded)) as client:
-        response = client.post("/api/exports", json=body)
+    before = _files(root)
+    async with _logged_in(recorded, Role.DISTRICT_ADMIN, "district") as client:
+        response = await client.post("/api/exports", json=body)
     assert response.status_code == code, response.text
     assert response.json()["error"]["message"]  # a JSON error that says what is wrong
-    assert sorted(p for p in root.rglob("*") if p.is_file()) == before
-    assert not list(root.glob("exports/**/*.mp4"))
+    assert _files(root) == before
 
 
 def _bkhub(config: HubConfig, *args: str) -> subprocess.CompletedProcess[str]:

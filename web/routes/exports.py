@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, status
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from pydantic import AwareDatetime, BaseModel, Field
 
@@ -16,9 +16,13 @@ from storage.export import (
     NoFootage,
     UnknownCamera,
 )
+from storage.objectstore import ObjectStoreError
+from web.auth import CurrentUser, ensure_camera_visible, not_found
 from web.deps import HubDep
+from web.errors import ERROR_RESPONSES, ApiError
+from web.params import RandomId
 
-router = APIRouter(prefix="/api/exports", tags=["exports"])
+router = APIRouter(prefix="/api/exports", tags=["exports"], responses=ERROR_RESPONSES)
 
 
 class ExportRequest(BaseModel):
@@ -70,45 +74,56 @@ def _view(result: ExportResult) -> ExportView:
     )
 
 
-def _http_error(exc: ExportError) -> HTTPException:
+def _api_error(exc: ExportError) -> ApiError:
     if isinstance(exc, UnknownCamera):
-        return HTTPException(status.HTTP_404_NOT_FOUND, str(exc))
-    if isinstance(exc, (InvalidRange, NoFootage)):
-        return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc))
+        return not_found("camera")
+    if isinstance(exc, InvalidRange):
+        return ApiError(422, "invalid_range", str(exc), zh="时间范围无效")
+    if isinstance(exc, NoFootage):
+        return ApiError(422, "no_footage", str(exc), zh="该时间段没有录像")
     if isinstance(exc, ExportFailed) and exc.retriable:
-        return HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc))
-    return HTTPException(status.HTTP_500_INTERNAL_SERVER_ERROR, str(exc))
+        return ApiError(503, "unavailable", str(exc), zh="存储暂不可用，请稍后再试")
+    return ApiError(500, "export_failed", str(exc), zh="导出失败")
+
+
+async def _visible_export(export_id: str, user: CurrentUser, hub: HubDep) -> ExportResult:
+    """The export, or 404 when it is unknown, expired or of a camera outside the scope."""
+    result = await hub.exporter.get(export_id)
+    if result is None:
+        raise not_found("export")
+    ensure_camera_visible(user, result.camera_id, hub.config)
+    return result
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-async def create_export(request: ExportRequest, hub: HubDep) -> ExportView:
+async def create_export(request: ExportRequest, user: CurrentUser, hub: HubDep) -> ExportView:
+    # Scope first: a camera outside it is "not found", whatever the range says.
+    ensure_camera_visible(user, request.camera_id, hub.config)
     try:
         result = await hub.exporter.export(
-            request.camera_id, request.start, request.end, actor="api"
+            request.camera_id, request.start, request.end, actor=user.username
         )
     except ExportError as exc:
-        raise _http_error(exc) from exc
+        raise _api_error(exc) from exc
     return _view(result)
 
 
 @router.get("/{export_id}")
-async def get_export(export_id: str, hub: HubDep) -> ExportView:
-    result = await hub.exporter.get(export_id)
-    if result is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such export (or it expired)")
-    return _view(result)
+async def get_export(export_id: RandomId, user: CurrentUser, hub: HubDep) -> ExportView:
+    return _view(await _visible_export(export_id, user, hub))
 
 
 @router.get("/{export_id}/file", response_model=None)
-async def download_export(export_id: str, hub: HubDep) -> Response:
-    result = await hub.exporter.get(export_id)
-    if result is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such export (or it expired)")
+async def download_export(export_id: RandomId, user: CurrentUser, hub: HubDep) -> Response:
+    result = await _visible_export(export_id, user, hub)
     if result.download_url is not None:  # S3: the browser fetches it from the store
         return RedirectResponse(result.download_url, status.HTTP_307_TEMPORARY_REDIRECT)
-    path = await hub.store.open_local(result.object_key)
+    try:
+        path = await hub.store.open_local(result.object_key)
+    except ObjectStoreError:
+        path = None
     if path is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "export file is gone")
+        raise not_found("export file")
     # FileResponse answers Range requests (206) so players can seek in long exports.
     return FileResponse(
         path, media_type="video/mp4", filename=f"{result.camera_id}-{result.id}.mp4"
