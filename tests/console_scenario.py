@@ -329,7 +329,7 @@ async def _event_desk(page: Page, base: str, event_id: str) -> None:
     await page.click("#ack button[type=submit]")
     await page.wait_for_selector("#acked")
     text: Any = await page.text_content("#detail")
-    assert "已通知食堂负责人整改" in text
+    assert "已通知食堂负责人整改" in text and "inspector" in text  # recorded under the user
     await _shot(page, "07-event-acknowledged")
 
 
