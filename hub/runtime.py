@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from hub.alerts import AlertService
 from hub.config import HubConfig
+from hub.health import HealthService, HubProbe
 from hub.ingest.backoff import Backoff
 from hub.ingest.stats import StreamStats
 from hub.ingest.substream import SubStreams
@@ -108,6 +109,21 @@ class Hub:
             expire_exports=self.exporter.expire,
         )
         self.cameras: dict[str, CameraEntry] = {}
+        # Health (hub/health): samples keyframes, checks cameras and the hub, records history
+        # and raises health events through the alerts outbox.
+        self.health = HealthService(
+            config,
+            self.db,
+            HubProbe(
+                spool_usage=self.spool.usage_bytes,
+                spool_quota=int(config.recording.spool_quota_gb * 1e9),
+                store_failing_since=lambda: self.archive.failing_since,
+                detector_backlog=lambda: None,  # no detector yet: reported "not running"
+                recording=config.recording.enabled,
+                segment_s=config.recording.segment_seconds,
+            ),
+            raise_event=self.alerts.raise_event,
+        )
         # Sub-streams are pulled only while a live viewer needs one (web.live).
         self.substreams = SubStreams.from_config(config)
         self.state = HubState.NEW
@@ -128,9 +144,10 @@ class Hub:
         for school, camera in self.config.iter_cameras():
             if not camera.enabled:
                 continue
+            source = camera_source(camera)
             supervisor = CameraSupervisor(
                 camera.id,
-                camera_source(camera),
+                source,
                 listener=self.status_writer,
                 backoff=Backoff(
                     initial_s=ingest.backoff_initial_s,
@@ -150,14 +167,17 @@ class Hub:
                     on_segment=self.archive.segment_finished,
                 )
                 recorder.start()
+            self.health.watch(camera.id, school.id, camera.kitchen, supervisor, source.onvif)
             supervisor.start()
             self.cameras[camera.id] = CameraEntry(camera.id, school.id, supervisor, recorder)
+        await self.health.start()
         self.state = HubState.RUNNING
         log.info("hub running: %d cameras", len(self.cameras))
 
     async def stop(self) -> None:
         if self.state is not HubState.RUNNING:
             return
+        await self.health.stop()  # first: a hub shutting down is no camera problem
         await self.substreams.stop()
         await asyncio.gather(*(entry.supervisor.stop() for entry in self.cameras.values()))
         # Each recorder finishes its current segment into the spool (a blocking remux).

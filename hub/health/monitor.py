@@ -40,7 +40,9 @@ def _unknown(*names: CheckName) -> list[Finding]:
 
 
 class CameraMonitor:
-    def __init__(self, camera_id: str, config: HealthConfig, rules: dict[CheckName, Rule]) -> None:
+    def __init__(
+        self, camera_id: str | None, config: HealthConfig, rules: dict[CheckName, Rule]
+    ) -> None:
         self.camera_id = camera_id
         self._th = config.thresholds
         self._rules = rules
@@ -54,6 +56,11 @@ class CameraMonitor:
         self._reference = checks.ViewReference(config.reference_every_s)
         self._previous: Gray | None = None
         self._last_reason: OfflineReason | None = None
+
+    @property
+    def learned(self) -> bool:
+        """Whether the relative checks (sharpness, the reference view) can judge yet."""
+        return self._sharpness.ready and self._reference.features is not None
 
     def active(self, check: CheckName) -> bool:
         hyst = self._hyst.get(check)

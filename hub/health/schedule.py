@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, tzinfo
+from datetime import datetime, tzinfo
 
 from hub.config.alerts import Weekday
 from hub.config.health import KitchenHours, OpenHours
