@@ -27,6 +27,10 @@ from typing import Any
 
 import aioice.ice
 
+# Run as a script, this folder comes first on sys.path, and bench/storage.py would shadow the
+# `storage` package: the repository root goes first.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 from camera_adapters.simulator import CameraSimulator
 from hub.config import load_config
 from hub.ingest.supervisor import CameraState
