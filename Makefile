@@ -4,16 +4,18 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
-# GStreamer RTSP server for the camera simulator (runs under Debian's own python3), ffmpeg tools.
+# GStreamer RTSP server for the camera simulator (runs under Debian's own python3), ffmpeg tools,
+# Chromium + CJK fonts for the console's browser tests (driven by Playwright, never downloaded),
+# iproute2/util-linux for the network namespace those tests run in.
 SYSTEM_PACKAGES := python3 python3-venv python3-gi gir1.2-gst-rtsp-server-1.0 \
 	gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad \
-	gstreamer1.0-libav ffmpeg
+	gstreamer1.0-libav ffmpeg chromium fonts-droid-fallback iproute2 util-linux
 PORT ?= 8000
 
-.PHONY: demo test lint bench-ingest system-deps venv clean
+.PHONY: demo test lint bench-ingest bench-storage bench-live bench-alerts system-deps venv clean
 
 system-deps: $(VENV)/.system-deps
-$(VENV)/.system-deps:
+$(VENV)/.system-deps: Makefile
 	@if ! dpkg -s $(SYSTEM_PACKAGES) >/dev/null 2>&1; then \
 		$(SUDO) apt-get update -q && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends $(SYSTEM_PACKAGES); \
@@ -40,6 +42,15 @@ test: system-deps venv lint
 
 bench-ingest: system-deps venv
 	$(PY) bench/ingest.py 24
+
+bench-storage: system-deps venv
+	$(PY) bench/storage.py
+
+bench-live: system-deps venv
+	$(PY) bench/live.py
+
+bench-alerts: system-deps venv
+	$(PY) bench/alerts.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

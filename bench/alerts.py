@@ -31,6 +31,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the tests' re
 
 import aiomqtt
 
+# Run as a script, this folder comes first on sys.path, and bench/storage.py would shadow the
+# `storage` package: the repository root goes first.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 from hub.alerts import AlertService
 from storage.db.database import Database
 from tests.alert_receivers import (

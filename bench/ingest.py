@@ -15,9 +15,14 @@ import asyncio
 import logging
 import os
 import resource
+import sys
 import tempfile
 import time
 from pathlib import Path
+
+# Run as a script, this folder comes first on sys.path, and bench/storage.py would shadow the
+# `storage` package: the repository root goes first.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from camera_adapters.simulator import CameraSimulator
 from hub.config import load_config

@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import json
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -33,6 +34,10 @@ from zoneinfo import ZoneInfo
 
 import av
 import numpy as np
+
+# Run as a script, this folder comes first on sys.path, and bench/storage.py would shadow the
+# `storage` package: the repository root goes first.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from storage.db import repository as repo
 from storage.db.database import Database

@@ -55,6 +55,10 @@ class StreamEnded(CameraError):
     reason = OfflineReason.STREAM_ENDED
 
 
+class StreamError(CameraError):
+    reason = OfflineReason.ERROR
+
+
 class UnsupportedStream(CameraError):
     reason = OfflineReason.CODEC_UNSUPPORTED
     needs_person = True

@@ -24,6 +24,7 @@ from camera_adapters.errors import (
     CameraTimeout,
     CameraUnreachable,
     StreamEnded,
+    StreamError,
     UnsupportedStream,
 )
 from camera_adapters.packets import EncodedPacket, StreamInfo
@@ -116,7 +117,11 @@ class RtspSession:
             codec = self._stream.codec_context.name
             if codec not in RECORDABLE_CODECS:
                 raise UnsupportedStream(f"{redact(url)}: codec {codec} is not supported")
-            self.info = StreamInfo.from_stream(self._stream)
+            try:
+                self.info = StreamInfo.from_stream(self._stream)
+            except av.error.FFmpegError as exc:
+                # Seen after a reconnect: the short probe found no usable parameters yet.
+                raise StreamError(f"{redact(url)}: no usable stream parameters: {exc}") from exc
         except BaseException:
             self._container.close()
             raise

@@ -19,7 +19,7 @@ from enum import StrEnum
 from typing import Final, Protocol
 
 from camera_adapters.errors import CameraError, OfflineReason
-from camera_adapters.onvif import OnvifError, probe_onvif
+from camera_adapters.onvif import probe_onvif
 from camera_adapters.rtsp import RtspSession, redact, with_credentials
 from hub.ingest.backoff import Backoff
 from hub.ingest.fanout import PacketFanout, StreamStarted, StreamStopped
@@ -142,8 +142,9 @@ class CameraSupervisor:
                 reason, detail = OfflineReason.STREAM_ENDED, "stream ended"
             except CameraError as exc:
                 reason, detail, longest = exc.reason, str(exc), exc.needs_person
-            except OnvifError as exc:
-                reason, detail = OfflineReason.ONVIF_FAILED, str(exc)
+            except Exception as exc:  # never give up on a camera over an unforeseen error
+                log.exception("%s: unexpected ingest failure", self.camera_id)
+                reason, detail = OfflineReason.ERROR, f"{type(exc).__name__}: {exc}"
             self.stats.reset_window()
             if self._stop.is_set():
                 break
