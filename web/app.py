@@ -19,6 +19,7 @@ from web.routes import (
     alerts,
     audit,
     auth,
+    camera_health,
     cameras,
     events,
     exports,
@@ -52,6 +53,7 @@ def create_app(config: HubConfig) -> FastAPI:
     routers = (health, auth, tokens, users, cameras, tree, events, audit, exports, live, alerts)
     for module in routers:
         app.include_router(module.router)
+    app.include_router(camera_health.router)  # /api/health/...: camera and hub health
     # Last: the console at "/" only answers what no API route took.
     app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="console")
     return app
