@@ -16,10 +16,12 @@ import aioice.ice
 import aiortc.codecs
 import aiortc.rtcrtpreceiver
 import pytest
+from sqlalchemy import select
 
 from camera_adapters.simulator import CameraSimulator
 from hub.config import HubConfig, load_config
 from hub.ingest.fanout import PacketFanout
+from storage.db.models import AuditEntry
 from tests.waiting import eventually
 from tests.webapp import WebApp, add_user, serve_app, session_headers
 from web.auth import Role
@@ -75,6 +77,7 @@ class LiveHub:
     web: WebApp
     sim: CameraSimulator
     headers: dict[str, str]
+    username: str
 
     async def summary(self) -> dict[str, Any]:
         reply = await self.web.client.get("/api/live", headers=self.headers)
@@ -100,7 +103,7 @@ async def hub(
 ) -> AsyncIterator[LiveHub]:
     async with serve_app(live_config(tmp_path, simulator)) as web:
         admin = await add_user(web.auth, "admin-live", Role.DISTRICT_ADMIN, "district")
-        yield LiveHub(web, simulator, await session_headers(web.auth, admin))
+        yield LiveHub(web, simulator, await session_headers(web.auth, admin), "admin-live")
 
 
 class _Capture:
@@ -139,6 +142,7 @@ async def test_viewer_receives_the_cameras_own_h264(
 ) -> None:
     capture = _Capture(decode=True)
     capture.install(monkeypatch)
+    others = hub.fanout("cam-1").subscriber_count  # the hub's own consumers (health sampler)
     camera = hub.fanout("cam-1").subscribe("test:reference", maxsize=2000)
     await eventually(lambda: hub.fanout("cam-1").current is not None, within=10, what="online")
     viewer = await hub.viewer("cam-1", "main")
@@ -148,6 +152,11 @@ async def test_viewer_receives_the_cameras_own_h264(
         assert viewer.size == (1280, 720)
         summary = await hub.summary()
         assert summary["per_camera"] == {"cam-1": 1} and summary["sessions"][0]["connected"]
+        async with hub.web.hub.db.session() as s:  # the audit log says who watched
+            watched = list(
+                await s.scalars(select(AuditEntry).where(AuditEntry.action == "live_view"))
+            )
+        assert [(a.camera_id, a.actor) for a in watched] == [("cam-1", hub.username)]
     finally:
         await viewer.close(hub.web.client, hub.headers)
     camera.close()
@@ -160,7 +169,7 @@ async def test_viewer_receives_the_cameras_own_h264(
     # Every coded slice the viewer got is byte for byte one the camera sent: no re-encode.
     assert all(unit in sent for unit in received)
     await eventually(_no_viewers(hub), within=5, what="the session to close")
-    assert hub.fanout("cam-1").subscriber_count == 0
+    assert hub.fanout("cam-1").subscriber_count == others  # the viewer let go of the camera
 
 
 def _no_viewers(hub: LiveHub) -> Any:
@@ -219,6 +228,7 @@ async def test_fifty_viewers_cost_one_rtsp_session_and_the_cap_holds(
 
 
 async def test_unfinished_and_vanished_viewers_are_closed(hub: LiveHub) -> None:
+    others = {cam: hub.fanout(cam).subscriber_count for cam in ("cam-1", "cam-2")}
     # An offer whose answer is never used: the viewer never connects, and idles out.
     idle = WhepViewer()
     await hub.web.client.post(
@@ -236,7 +246,7 @@ async def test_unfinished_and_vanished_viewers_are_closed(hub: LiveHub) -> None:
     )
     await eventually(_no_viewers(hub), within=IDLE_S + 3, what="the idle viewer to close")
     await idle.close()
-    assert hub.fanout("cam-1").subscriber_count == hub.fanout("cam-2").subscriber_count == 0
+    assert {cam: hub.fanout(cam).subscriber_count for cam in others} == others
 
 
 async def _count(hub: LiveHub, expected: dict[str, int]) -> bool:

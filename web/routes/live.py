@@ -9,12 +9,13 @@ The answer carries every candidate (no trickle ICE): offer after ICE gathering c
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Final
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel
 
-from web.auth import CurrentUser, VisibleCameraId, visible_camera_ids
+from web.auth import CurrentUser, VisibleCameraId, audit, visible_camera_ids
 from web.deps import HubDep
 from web.errors import ERROR_RESPONSES, ApiError
 from web.live import (
@@ -86,6 +87,7 @@ async def open_live(
     user: CurrentUser,
     request: Request,
     live: LiveDep,
+    hub: HubDep,
     stream: Annotated[StreamKind, Query(description="sub for grid tiles")] = StreamKind.MAIN,
 ) -> Response:
     """Start watching a camera: the body is the browser's SDP offer (non-trickle)."""
@@ -99,6 +101,15 @@ async def open_live(
         viewer = await live.open(camera_id, stream, offer, owner=user.id)
     except LiveError as exc:
         raise _api_error(exc) from None
+    async with hub.db.session() as s:  # who watched which camera, when
+        audit(
+            s,
+            at=datetime.now(UTC),
+            actor=user.username,
+            action="live_view",
+            camera_id=camera_id,
+            detail={"stream": viewer.stream, "session": viewer.id},
+        )
     return Response(
         viewer.answer_sdp,
         status_code=201,
