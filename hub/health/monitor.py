@@ -53,6 +53,7 @@ class CameraMonitor:
         min_samples = self._th.baseline_samples
         self._sharpness = Baseline(min_samples)
         self._fps, self._kbps, self._gop = (Baseline(min_samples) for _ in range(3))
+        self._matches = Baseline(min_samples)  # features a healthy sample matches
         self._reference = checks.ViewReference(config.reference_every_s)
         self._previous: Gray | None = None
         self._last_reason: OfflineReason | None = None
@@ -93,14 +94,18 @@ class CameraMonitor:
         frozen = checks.judge_frozen(difference, stats, th)
         moved = Finding(CheckName.MOVED, None)
         reference = self._reference.features
+        match = None
         if not blur.bad and reference is not None:
-            moved = checks.judge_moved(checks.match_view(reference, gray), th)
+            match = checks.match_view(reference, gray)
+            moved = checks.judge_moved(match, self._matches.value, th)
         healthy = not (blur.bad or frozen.bad or moved.bad) and not any(
             self.active(c) for c in (*_PICTURE, CheckName.BLACK)
         )
         if healthy:  # only a healthy picture may teach what normal looks like
             self._sharpness.add(stats.sharpness)
             self._reference.offer(gray, frame.wall_time)
+            if match is not None:
+                self._matches.add(match.matches)
         return [black, over, covered, blur, frozen, moved]
 
     # -- stream, connection, clock (event loop) ----------------------------------------------

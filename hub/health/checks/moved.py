@@ -27,6 +27,7 @@ _FEATURES: Final = 300
 _RANSAC_PX: Final = 3.0
 _CANDIDATES: Final = 5  # reference = median of this many samples, taken apart in time
 _MIN_CANDIDATES: Final = 3
+_FEATURELESS: Final = 4  # a reference with fewer than this many times the minimum matches
 
 
 def _orb() -> Any:
@@ -48,6 +49,7 @@ def features(gray: Gray) -> Features:
 @dataclass(frozen=True, slots=True)
 class ViewMatch:
     matches: int  # RANSAC inliers
+    reference_points: int  # features of the reference: few means it cannot be judged
     shift: float  # translation, share of the width
     scale: float  # 1.0: same zoom
     rotation_deg: float
@@ -55,33 +57,47 @@ class ViewMatch:
 
 def match_view(reference: Features, gray: Gray) -> ViewMatch:
     current = features(gray)
+    known = len(reference.points)
     if reference.descriptors is None or current.descriptors is None:
-        return ViewMatch(0, 0.0, 1.0, 0.0)
+        return ViewMatch(0, known, 0.0, 1.0, 0.0)
     pairs = cv2.BFMatcher(cv2.NORM_HAMMING, crossCheck=True).match(
         reference.descriptors, current.descriptors
     )
     if len(pairs) < 4:
-        return ViewMatch(len(pairs), 0.0, 1.0, 0.0)
+        return ViewMatch(len(pairs), known, 0.0, 1.0, 0.0)
     src = reference.points[[p.queryIdx for p in pairs]]
     dst = current.points[[p.trainIdx for p in pairs]]
     transform, inliers = cv2.estimateAffinePartial2D(src, dst, ransacReprojThreshold=_RANSAC_PX)
     if transform is None:
-        return ViewMatch(0, 0.0, 1.0, 0.0)
+        return ViewMatch(0, known, 0.0, 1.0, 0.0)
     a, b = float(transform[0, 0]), float(transform[1, 0])
     shift = math.hypot(float(transform[0, 2]), float(transform[1, 2])) / gray.shape[1]
     return ViewMatch(
         matches=int(inliers.sum()),
+        reference_points=known,
         shift=shift,
         scale=math.hypot(a, b),
         rotation_deg=math.degrees(math.atan2(b, a)),
     )
 
 
-def judge_moved(match: ViewMatch | None, th: HealthThresholds) -> Finding:
+def judge_moved(
+    match: ViewMatch | None, usual_matches: float | None, th: HealthThresholds
+) -> Finding:
+    """`usual_matches`: how many features healthy samples of this camera match (None: not
+    known yet). Few matches mean "another scene" only where many are usual."""
     if match is None:
         return Finding(CheckName.MOVED, None, "learning")
-    if match.matches < th.moved_min_matches:
-        detail = f"{match.matches} features match the reference view"
+    few = th.moved_min_matches
+    if match.reference_points < _FEATURELESS * few or (
+        usual_matches is not None and usual_matches < 2 * few
+    ):
+        # A bare wall or an empty counter: too little structure to tell a move from noise.
+        return Finding(CheckName.MOVED, None, "featureless_view")
+    if match.matches < few:
+        if usual_matches is None:
+            return Finding(CheckName.MOVED, None, "learning")
+        detail = f"{match.matches} features match the reference view (usually {usual_matches:.0f})"
         return Finding(CheckName.MOVED, True, "scene_changed", detail)
     detail = f"shift {match.shift:.1%}, zoom {match.scale:.2f}x, rotation {match.rotation_deg:.1f}°"
     if match.shift > th.moved_shift:
