@@ -118,16 +118,36 @@ def _cameras_cmd(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return 0
+    health = _health_by_camera(url, {})
     id_width = max([len("camera"), *(len(row["id"]) for row in rows)])
     print(
-        f"{'camera':<{id_width}}  {_pad('school', 22)}{'state':<11} {'fps':>5} {'kbps':>7}  reason"
+        f"{'camera':<{id_width}}  {_pad('school', 22)}{'state':<11} {'fps':>5} {'kbps':>7}  "
+        f"{'health':<10} reason"
     )
     for row in rows:
+        condition, problems = health.get(row["id"], ("?", ""))
         print(
             f"{row['id']:<{id_width}}  {_pad(row['school_name'], 22)}{row['state']:<11} "
-            f"{row['fps'] or 0:>5.1f} {row['bitrate_kbps'] or 0:>7.0f}  {row['reason'] or ''}"
+            f"{row['fps'] or 0:>5.1f} {row['bitrate_kbps'] or 0:>7.0f}  {condition:<10} "
+            f"{problems or row['reason'] or ''}"
         )
     return 0
+
+
+def _health_by_camera(url: str, headers: dict[str, str]) -> dict[str, tuple[str, str]]:
+    """Camera id -> (condition, "check: reason, ...") from the health API; empty if absent."""
+    try:
+        response = httpx.get(f"{url}/api/health/cameras", headers=headers, timeout=5)
+        rows = response.raise_for_status().json()
+    except httpx.HTTPError:
+        return {}
+    return {
+        row["id"]: (
+            row["condition"],
+            ", ".join(f"{p['check']}: {p['reason']}" for p in row["problems"]),
+        )
+        for row in rows
+    }
 
 
 def _pad(text: str, width: int) -> str:
