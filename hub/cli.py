@@ -118,7 +118,7 @@ def _cameras_cmd(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return 0
-    health = _health_by_camera(url, {})
+    health = _health_by_camera(url, headers)
     id_width = max([len("camera"), *(len(row["id"]) for row in rows)])
     print(
         f"{'camera':<{id_width}}  {_pad('school', 22)}{'state':<11} {'fps':>5} {'kbps':>7}  "
