@@ -177,19 +177,31 @@ class Hub:
     async def stop(self) -> None:
         if self.state is not HubState.RUNNING:
             return
-        await self.health.stop()  # first: a hub shutting down is no camera problem
+        # Reverse order of start; a failing step must not leave the later ones running.
+        # Health goes first: a hub shutting down is no camera problem.
+        steps = (
+            self.health.stop,
+            self._stop_ingest,
+            self.maintenance.stop,
+            self.archive.stop,
+            self.status_writer.stop,
+            self.alerts.stop,
+            self.db.stop,
+        )
+        for step in steps:
+            try:
+                await step()
+            except Exception:
+                log.exception("hub stop: %s failed", getattr(step, "__qualname__", step))
+        self.state = HubState.STOPPED
+
+    async def _stop_ingest(self) -> None:
         await self.substreams.stop()
         await asyncio.gather(*(entry.supervisor.stop() for entry in self.cameras.values()))
         # Each recorder finishes its current segment into the spool (a blocking remux).
         await asyncio.gather(
             *(asyncio.to_thread(e.recorder.stop) for e in self.cameras.values() if e.recorder)
         )
-        await self.maintenance.stop()
-        await self.archive.stop()
-        await self.status_writer.stop()
-        await self.alerts.stop()
-        await self.db.stop()
-        self.state = HubState.STOPPED
 
     async def _snapshot(self, key: str) -> bytes | None:
         """A snapshot's bytes for an alert, or None when missing or too big to attach."""
