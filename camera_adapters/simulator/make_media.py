@@ -25,9 +25,8 @@ import numpy as np
 from .h264_annexb import split_access_units
 
 MEDIA_DIR = Path(__file__).with_name("media")
-DEFAULT_SOURCE = (  # ../shared beside the checkout
-    Path(__file__).resolve().parents[3] / "shared/data/sample-videos/one-by-one-person-detection.mp4"
-)
+_SHARED = Path(__file__).resolve().parents[3] / "shared"  # ../shared beside the checkout
+DEFAULT_SOURCE = _SHARED / "data/sample-videos/one-by-one-person-detection.mp4"
 FPS = 25
 GOP_FRAMES = 2 * FPS
 # 48-72 s: empty room, a person walks in, reads at the table, walks out, empty room again,
