@@ -12,7 +12,7 @@ SYSTEM_PACKAGES := python3 python3-venv python3-gi gir1.2-gst-rtsp-server-1.0 \
 	gstreamer1.0-libav ffmpeg chromium fonts-droid-fallback iproute2 util-linux
 PORT ?= 8000
 
-.PHONY: demo test lint bench-ingest bench-storage bench-live bench-alerts system-deps venv clean
+.PHONY: demo test lint bench-ingest bench-storage bench-live bench-alerts bench-health system-deps venv clean
 
 system-deps: $(VENV)/.system-deps
 $(VENV)/.system-deps: Makefile
@@ -51,6 +51,9 @@ bench-live: system-deps venv
 
 bench-alerts: system-deps venv
 	$(PY) bench/alerts.py
+
+bench-health: system-deps venv
+	$(PY) bench/health.py 8
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

@@ -94,7 +94,7 @@ database: {{url: "sqlite+aiosqlite:///{tmp / "hub.db"}"}}
 def _annotated_snapshot(path: Path) -> Path:
     image = np.full((360, 640, 3), 90, np.uint8)
     cv2.rectangle(image, (250, 80), (400, 330), (0, 0, 255), 3)  # the detector's box
-    cv2.putText(image, "no_hat 0.91", (250, 70), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (0, 0, 255), 2)
+    cv2.putText(image, "no_chef_hat 0.91", (250, 70), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (0, 0, 255), 2)
     cv2.imwrite(str(path), image)
     return path
 
@@ -141,7 +141,7 @@ async def _seed_event(config: HubConfig, tmp: Path) -> str:
                 Event(
                     id=event_id,
                     kind="violation",
-                    type="no_hat",
+                    type="no_chef_hat",
                     severity="warning",
                     camera_id="cam-0",
                     school_id="dc-xx",
@@ -309,7 +309,7 @@ async def _event_desk(page: Page, base: str, event_id: str) -> None:
     await page.goto(base + "/events.html")
     row = page.locator(f"tr[data-id='{event_id}']")
     await row.wait_for()
-    for kind, shown in [("rat", False), ("no_hat", True)]:  # filter by type
+    for kind, shown in [("rat", False), ("no_chef_hat", True)]:  # filter by type
         await page.select_option("select[name=type]", kind)
         await page.click("#filters button[type=submit]")
         await row.wait_for(state="visible" if shown else "detached")

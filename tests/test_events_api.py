@@ -44,7 +44,7 @@ async def test_filters_and_pages(web: WebApp) -> None:
             break
     assert paged == await ids(limit=200) and len(set(paged)) == len(d.events) + 1
     assert await ids(kind="health") == [d.hub_event]
-    assert len(await ids(type="no_hat")) == len(d.events)
+    assert len(await ids(type="no_chef_hat")) == len(d.events)
     assert set(await ids(school="sch-e1")) == {d.events["cam-e1a"], d.events["cam-e1b"]}
     assert len(await ids(town="town-e")) == 3
     assert await ids(acknowledged=True) == [d.events["cam-e1a"]]

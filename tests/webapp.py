@@ -294,7 +294,7 @@ def _event(camera: str | None, school: str | None, town: str | None, at: datetim
     return Event(
         id=secrets.token_hex(16),
         kind="violation",
-        type="no_hat",
+        type="no_chef_hat",
         severity="warning",
         camera_id=camera,
         school_id=school,

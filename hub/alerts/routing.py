@@ -23,19 +23,30 @@ LEVELS = ("school", "town", "district")
 
 # Names of the types the detector and health monitor raise; config `types.<t>.label` wins.
 TYPE_LABELS = {
-    "rat": "发现老鼠",
-    "pest": "发现有害生物",
-    "no_gloves": "未戴手套",
+    # Violations (the detector's types)
+    "no_chef_hat": "未戴厨师帽",
     "no_mask": "未戴口罩",
-    "no_hat": "未戴厨师帽",
-    "no_uniform": "未穿工作服",
-    "smoking": "吸烟",
-    "phone": "使用手机",
+    "no_gloves": "未戴手套",
+    "rat": "发现老鼠",
+    "cockroach": "发现蟑螂",
+    # Camera and hub health (hub.health.store.EVENT_TYPES)
     "camera_offline": "摄像头离线",
     "frozen": "画面冻结",
     "black": "黑屏",
-    "covered": "画面遮挡或模糊",
+    "overexposed": "画面过曝",
+    "blurred": "画面模糊",
+    "covered": "镜头遮挡",
+    "moved": "摄像头视角变动",
+    "low_fps": "帧率偏低",
+    "low_bitrate": "码率偏低",
+    "keyframes": "关键帧间隔异常",
     "clock_drift": "摄像头时钟偏差",
+    "stream_clock": "视频时间戳偏差",
+    "recording_gap": "录像缺失",
+    "spool_full": "本地缓存将满",
+    "storage_failing": "存储不可用",
+    "detector_backlog": "识别积压",
+    "health_digest": "设备故障日报",
 }
 SEVERITY_LABELS = {"info": "提示", "warning": "警告", "urgent": "紧急"}
 

@@ -8,8 +8,10 @@ import { initPage, label, notice } from "../shell.js";
 import { fmtTime, localInputToIso } from "../time.js";
 
 const PAGE_SIZE = 50;
-const TYPES = ["no_hat", "no_mask", "no_gloves", "no_uniform", "smoking", "phone", "rat",
-  "camera_offline", "camera_frozen", "camera_black", "camera_covered"];
+// The detector's violation types, then the health monitor's (hub.health.store.EVENT_TYPES).
+const TYPES = ["no_chef_hat", "no_mask", "no_gloves", "rat", "cockroach",
+  "camera_offline", "frozen", "black", "overexposed", "blurred", "covered", "moved",
+  "clock_drift", "recording_gap", "storage_failing"];
 
 await initPage("events");
 const params = new URLSearchParams(location.search);
