@@ -191,6 +191,22 @@ def test_message_text_is_chinese_with_local_time_and_links() -> None:
     assert "13:05:32 切配区：未戴手套（警告）" in two.text
     assert "学校未在规定时间内确认" in two.markdown
     assert datetime.fromisoformat(two.as_json()["events"][0]["started_at"]).tzinfo == UTC
+    # An event that carries its own account (the daily health digest) says it in the message.
+    digest = violation("dcxx-hot", "health_digest")
+    digest.id, digest.detail = "e3", '{"summary": "3 个摄像头仍有故障，共 4 项"}'
+    told = renderer.render(
+        key="k3",
+        channel="console",
+        address="",
+        level="school",
+        school_id="dcxx",
+        recipients=who,
+        events=[digest],
+        created_at=T0,
+        now=T0,
+    )
+    assert "设备故障日报" in told.title
+    assert "3 个摄像头仍有故障，共 4 项" in told.text and "共 4 项" in told.markdown
 
 
 def test_public_api_is_pinned() -> None:

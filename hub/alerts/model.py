@@ -45,6 +45,7 @@ class EventLine:
     console_url: str
     ack_url: str
     snapshot_key: str | None
+    summary: str = ""  # the event's own one-line account (detail.summary), e.g. a digest's
 
     def as_json(self) -> dict[str, Any]:
         return {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from storage.db.models import Event
@@ -61,6 +62,7 @@ class Renderer:
             console_url=f"{base}/events/{event.id}",
             ack_url=f"{base}/ack/{self._signer.sign(event.id, who=who, now=now)}",
             snapshot_key=event.snapshot_key,
+            summary=_summary(event.detail),
         )
 
     def render(
@@ -92,6 +94,9 @@ class Renderer:
                 f"> 时间：{first.local_time}",
                 f"[查看详情]({first.console_url})　[一键确认]({first.ack_url})",
             ]
+            if first.summary:
+                body.insert(0, first.summary)
+                md.insert(3, f"> {first.summary}")
         else:
             place = " ".join(p for p in (first.school_name, first.kitchen_name) if p)
             title = f"{brand}{place}：{len(lines)} 条告警"
@@ -130,3 +135,15 @@ def _clip(markdown: str) -> str:
     if len(data) <= _MAX_MARKDOWN_BYTES:
         return markdown
     return data[: _MAX_MARKDOWN_BYTES - 10].decode(errors="ignore") + "\n……"
+
+
+def _summary(detail: str | None) -> str:
+    """An event's `detail.summary` (JSON), if it has one."""
+    if not detail:
+        return ""
+    try:
+        data = json.loads(detail)
+    except ValueError:
+        return ""
+    summary = data.get("summary") if isinstance(data, dict) else None
+    return str(summary)[:200] if summary else ""
