@@ -16,10 +16,14 @@ def write_config(
     backoff_max_s: float = 2.0,
     web_port: int = 8000,
     store: str = "{type: local, root: objects}",
+    recording: bool = True,
+    web: str = "",
 ) -> Path:
     """A one-town district with one school holding `cameras` (YAML flow mappings)."""
     body = "\n".join(f"      - {c}" for c in cameras)
     db = db_url or "sqlite+aiosqlite:///hub.db"
+    enabled = "true" if recording else "false"
+    web_extra = f", {web}" if web else ""
     text = f"""
 district: {{id: test, name: 测试区}}
 towns: [{{id: t1, name: 东城镇}}]
@@ -32,10 +36,10 @@ schools:
     cameras:
 {body}
 ingest: {{open_timeout_s: 3, backoff_initial_s: 0.2, backoff_max_s: {backoff_max_s}}}
-recording: {{segment_seconds: {segment_seconds}, spool_dir: spool}}
+recording: {{enabled: {enabled}, segment_seconds: {segment_seconds}, spool_dir: spool}}
 storage: {{object_store: {store}}}
 database: {{url: "{db}"}}
-web: {{port: {web_port}}}
+web: {{port: {web_port}{web_extra}}}
 """
     path = tmp_path / "config.yaml"
     path.write_text(text, encoding="utf-8")

@@ -19,9 +19,10 @@ import pytest
 from sqlalchemy import select
 
 from camera_adapters.simulator import CameraSimulator
-from hub.config import HubConfig, load_config
+from hub.config import HubConfig
 from hub.ingest.fanout import PacketFanout
 from storage.db.models import AuditEntry
+from tests.hubconfig import load_test_config
 from tests.waiting import eventually
 from tests.webapp import WebApp, add_user, serve_app, session_headers
 from web.auth import Role
@@ -47,29 +48,18 @@ def simulator() -> Iterator[CameraSimulator]:
 
 
 def live_config(tmp_path: Path, sim: CameraSimulator) -> HubConfig:
-    text = f"""
-district: {{id: test, name: 测试区}}
-towns: [{{id: t1, name: 东城镇}}]
-schools:
-  - id: s1
-    name: 东城小学
-    town: t1
-    kind: primary
-    kitchens: [{{id: main, name: 主厨房}}]
-    cameras:
-      - {{id: cam-1, name: 热菜间, rtsp_url: '{sim.main_url("cam-1")}',
-          sub_rtsp_url: '{sim.sub_url("cam-1")}'}}
-      - {{id: cam-2, name: 凉菜间, rtsp_url: '{sim.main_url("cam-2")}'}}
-ingest: {{open_timeout_s: 3, backoff_initial_s: 0.2, backoff_max_s: 1}}
-recording: {{enabled: false, spool_dir: spool}}
-storage: {{object_store: {{type: local, root: objects}}}}
-database: {{url: "sqlite+aiosqlite:///hub.db"}}
-web: {{live: {{max_viewers_per_camera: {PER_CAMERA}, max_viewers_total: 60,
-       idle_timeout_s: {IDLE_S}}}}}
-"""
-    path = tmp_path / "config.yaml"
-    path.write_text(text, encoding="utf-8")
-    return load_config(path)
+    return load_test_config(
+        tmp_path,
+        [
+            f"{{id: cam-1, name: 热菜间, rtsp_url: '{sim.main_url('cam-1')}', "
+            f"sub_rtsp_url: '{sim.sub_url('cam-1')}'}}",
+            f"{{id: cam-2, name: 凉菜间, rtsp_url: '{sim.main_url('cam-2')}'}}",
+        ],
+        backoff_max_s=1,
+        recording=False,
+        web=f"live: {{max_viewers_per_camera: {PER_CAMERA}, max_viewers_total: 60, "
+        f"idle_timeout_s: {IDLE_S}}}",
+    )
 
 
 @dataclass
