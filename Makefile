@@ -36,6 +36,7 @@ demo: system-deps venv
 
 lint: venv
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy hub storage camera_adapters web detectors
 
 test: system-deps venv lint
 	$(VENV)/bin/pytest -q

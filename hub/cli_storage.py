@@ -9,10 +9,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from hub.config import HubConfig
@@ -81,7 +81,10 @@ async def _export(config: HubConfig, args: argparse.Namespace, tz: ZoneInfo) -> 
         result = await exporter.export(
             args.camera, parse_time(args.start, tz), parse_time(args.end, tz), actor=args.by
         )
-        local = lambda t: t.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")  # noqa: E731
+
+        def local(moment: datetime) -> str:
+            return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
+
         print(f"export {result.id}: {result.object_key}")
         print(
             f"  video {local(result.media_start_at)} – {local(result.media_end_at)}"
@@ -130,7 +133,9 @@ async def _retention(config: HubConfig, args: argparse.Namespace, tz: ZoneInfo) 
     return 0
 
 
-_COMMANDS: dict[str, Callable[[HubConfig, argparse.Namespace, ZoneInfo], Awaitable[int]]] = {
+_COMMANDS: dict[
+    str, Callable[[HubConfig, argparse.Namespace, ZoneInfo], Coroutine[Any, Any, int]]
+] = {
     "verify": _verify,
     "export": _export,
     "hold": _hold,
