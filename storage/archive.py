@@ -29,7 +29,10 @@ _RETRY_MAX_S: Final = 60.0
 _IDLE_RESCAN_S: Final = 30.0  # pick up anything a failed step left, even without a new segment
 
 
-def _row(meta: SegmentMeta, now: datetime) -> Segment:
+def segment_row(
+    meta: SegmentMeta, *, now: datetime, status: SegmentStatus = SegmentStatus.SPOOLED
+) -> Segment:
+    """The database row of a finished segment, as its sidecar describes it."""
     return Segment(
         camera_id=meta.camera_id,
         start_at=meta.start_at,
@@ -37,7 +40,7 @@ def _row(meta: SegmentMeta, now: datetime) -> Segment:
         bytes=meta.bytes,
         sha256=meta.sha256,
         object_key=meta.object_key,
-        status=SegmentStatus.SPOOLED,
+        status=status,
         recovered=meta.recovered,
         codec=meta.codec,
         width=meta.width,
@@ -141,7 +144,7 @@ class SegmentArchive:
         while self._incoming:
             meta = self._incoming[0]
             async with self._db.session() as session:
-                await repo.add_segment(session, _row(meta, datetime.now(UTC)))
+                await repo.add_segment(session, segment_row(meta, now=datetime.now(UTC)))
             self._incoming.popleft()
 
     async def _enforce_quota(self) -> None:

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from storage.archive import SegmentArchive
+from storage.archive import SegmentArchive, segment_row
 from storage.db import repository as repo
 from storage.db.database import Database
 from storage.db.models import Camera, School, Segment, SegmentStatus
@@ -121,9 +121,7 @@ async def test_restart_indexes_and_uploads_what_a_crash_left(
         uploaded.object_key, spool.ready_path(uploaded.object_key), content_type="video/mp4"
     )
     async with db.session() as s:
-        from storage.archive import _row
-
-        await repo.add_segment(s, _row(uploaded, datetime.now(UTC)))
+        await repo.add_segment(s, segment_row(uploaded, now=datetime.now(UTC)))
     spool.remove_ready(uploaded.object_key)
 
     archive = SegmentArchive(db, spool, store)

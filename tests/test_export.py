@@ -19,9 +19,10 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from storage.archive import segment_row
 from storage.db import repository as repo
 from storage.db.database import Database
-from storage.db.models import AuditEntry, Camera, Export, School, Segment, SegmentStatus
+from storage.db.models import AuditEntry, Camera, Export, School, SegmentStatus
 from storage.export import (
     ExportFailed,
     ExportGap,
@@ -110,22 +111,8 @@ async def _install(
             path = footage.spool.ready_path(meta.object_key)
             await store.put_file(meta.object_key, path, content_type="video/mp4")
         async with db.session() as s:
-            await repo.add_segment(
-                s,
-                Segment(
-                    camera_id=meta.camera_id,
-                    start_at=meta.start_at,
-                    end_at=meta.end_at,
-                    bytes=meta.bytes,
-                    sha256=meta.sha256,
-                    object_key=meta.object_key,
-                    status=SegmentStatus.STORED if in_store else SegmentStatus.SPOOLED,
-                    codec=meta.codec,
-                    width=meta.width,
-                    height=meta.height,
-                    created_at=meta.end_at,
-                ),
-            )
+            status = SegmentStatus.STORED if in_store else SegmentStatus.SPOOLED
+            await repo.add_segment(s, segment_row(meta, now=meta.end_at, status=status))
 
 
 def _exporter(

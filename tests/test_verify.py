@@ -8,9 +8,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from storage.archive import segment_row
 from storage.db import repository as repo
 from storage.db.database import Database
-from storage.db.models import Camera, School, Segment, SegmentStatus
+from storage.db.models import Camera, School, SegmentStatus
 from storage.export import FootageExporter
 from storage.mp4 import FragmentedWriter
 from storage.objectstore import LocalObjectStore
@@ -60,22 +61,8 @@ async def _archive(db: Database, tmp_path: Path, clip: Path) -> tuple[LocalObjec
             await store.put_file(meta.object_key, path, content_type="video/mp4")
             spool.remove_ready(meta.object_key)
         async with db.session() as s:
-            await repo.add_segment(
-                s,
-                Segment(
-                    camera_id="c1",
-                    start_at=meta.start_at,
-                    end_at=meta.end_at,
-                    bytes=meta.bytes,
-                    sha256=meta.sha256,
-                    object_key=meta.object_key,
-                    status=SegmentStatus.STORED if stored else SegmentStatus.SPOOLED,
-                    codec=meta.codec,
-                    width=meta.width,
-                    height=meta.height,
-                    created_at=meta.end_at,
-                ),
-            )
+            status = SegmentStatus.STORED if stored else SegmentStatus.SPOOLED
+            await repo.add_segment(s, segment_row(meta, now=meta.end_at, status=status))
     exporter = FootageExporter(
         db,
         store,
