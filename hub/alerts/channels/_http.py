@@ -8,8 +8,9 @@ from urllib.parse import urlsplit
 import httpx
 
 from ..errors import ChannelConfigError, FatalDeliveryError, RetriableDeliveryError
+from .base import Channel
 
-__all__ = ["check_http_url", "post_json", "redact"]
+__all__ = ["HttpChannel", "check_http_url", "post_json", "redact"]
 
 
 def check_http_url(url: str, *, what: str) -> str:
@@ -68,3 +69,26 @@ def robot_result(response: httpx.Response, *, retriable_codes: frozenset[int]) -
     if code in retriable_codes or code == -1:
         raise RetriableDeliveryError(message)
     raise FatalDeliveryError(message)
+
+
+class HttpChannel(Channel):
+    """A channel that POSTs to one configured URL with a client it owns while started."""
+
+    def __init__(self, config: Any) -> None:
+        super().__init__(config)
+        self._url = check_http_url(config.url, what=f"channel {config.name}")
+        self._client: httpx.AsyncClient | None = None
+
+    async def start(self) -> None:
+        self._client = httpx.AsyncClient(timeout=self.timeout_s)
+
+    async def stop(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        if self._client is None:
+            raise RuntimeError("channel not started")
+        return self._client

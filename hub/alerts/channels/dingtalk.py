@@ -17,13 +17,10 @@ import json
 import time
 from urllib.parse import quote_plus
 
-import httpx
-
 from hub.config.alerts import DingTalkChannel as DingTalkConfig
 
 from ..model import Outgoing
-from ._http import check_http_url, post_json, robot_result
-from .base import Channel
+from ._http import HttpChannel, post_json, robot_result
 
 __all__ = ["DingTalkChannel", "dingtalk_sign"]
 
@@ -37,20 +34,10 @@ def dingtalk_sign(secret: str, timestamp_ms: str) -> str:
     return quote_plus(base64.b64encode(digest))
 
 
-class DingTalkChannel(Channel):
+class DingTalkChannel(HttpChannel):
     def __init__(self, config: DingTalkConfig) -> None:
         super().__init__(config)
-        self._url = check_http_url(config.url, what=f"channel {config.name}")
         self._secret = config.secret.get_secret_value()
-        self._client: httpx.AsyncClient | None = None
-
-    async def start(self) -> None:
-        self._client = httpx.AsyncClient(timeout=self.timeout_s)
-
-    async def stop(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
 
     def _signed_url(self) -> str:
         if not self._secret:
@@ -62,7 +49,6 @@ class DingTalkChannel(Channel):
         )
 
     async def send(self, message: Outgoing) -> None:
-        assert self._client is not None, "channel not started"
         mobiles = [r.mobile for r in message.recipients if r.mobile]
         text = message.markdown
         if mobiles:  # DingTalk only rings people whose @mobile is in the text
@@ -73,5 +59,5 @@ class DingTalkChannel(Channel):
             "at": {"atMobiles": mobiles, "isAtAll": False},
         }
         body = json.dumps(payload, ensure_ascii=False).encode()
-        response = await post_json(self._client, self._signed_url(), body=body)
+        response = await post_json(self.client, self._signed_url(), body=body)
         robot_result(response, retriable_codes=_RETRIABLE)

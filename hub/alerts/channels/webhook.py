@@ -12,13 +12,10 @@ import hmac
 import json
 import time
 
-import httpx
-
 from hub.config.alerts import WebhookChannel as WebhookConfig
 
 from ..model import Outgoing
-from ._http import check_http_url, post_json
-from .base import Channel
+from ._http import HttpChannel, post_json
 
 __all__ = ["WebhookChannel", "sign_webhook"]
 
@@ -28,26 +25,15 @@ def sign_webhook(secret: bytes, timestamp: str, body: bytes) -> str:
     return f"sha256={mac}"
 
 
-class WebhookChannel(Channel):
+class WebhookChannel(HttpChannel):
     def __init__(self, config: WebhookConfig) -> None:
         super().__init__(config)
-        self._url = check_http_url(config.url, what=f"channel {config.name}")
         self._secret = config.secret.get_secret_value().encode()
-        self._client: httpx.AsyncClient | None = None
-
-    async def start(self) -> None:
-        self._client = httpx.AsyncClient(timeout=self.timeout_s)
-
-    async def stop(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
 
     async def send(self, message: Outgoing) -> None:
-        assert self._client is not None, "channel not started"
         body = json.dumps(message.as_json(), ensure_ascii=False).encode()
         timestamp = str(int(time.time()))
         headers = {"Idempotency-Key": message.key, "X-BKHub-Timestamp": timestamp}
         if self._secret:
             headers["X-BKHub-Signature"] = sign_webhook(self._secret, timestamp, body)
-        await post_json(self._client, self._url, body=body, headers=headers)
+        await post_json(self.client, self._url, body=body, headers=headers)

@@ -14,14 +14,11 @@ import hashlib
 import json
 import logging
 
-import httpx
-
 from hub.config.alerts import WeComChannel as WeComConfig
 
 from ..errors import DeliveryError
 from ..model import Outgoing
-from ._http import check_http_url, post_json, robot_result
-from .base import Channel
+from ._http import HttpChannel, post_json, robot_result
 
 __all__ = ["WeComChannel"]
 
@@ -31,27 +28,16 @@ _RETRIABLE = frozenset({-1, 45009})  # system busy; API frequency limit
 _MAX_IMAGE = 2 * 1024 * 1024  # the robot refuses larger images
 
 
-class WeComChannel(Channel):
+class WeComChannel(HttpChannel):
     wants_snapshot = True
 
     def __init__(self, config: WeComConfig) -> None:
         super().__init__(config)
-        self._url = check_http_url(config.url, what=f"channel {config.name}")
         self._send_image = config.send_image
-        self._client: httpx.AsyncClient | None = None
-
-    async def start(self) -> None:
-        self._client = httpx.AsyncClient(timeout=self.timeout_s)
-
-    async def stop(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
 
     async def _post(self, payload: dict[str, object]) -> None:
-        assert self._client is not None, "channel not started"
         body = json.dumps(payload, ensure_ascii=False).encode()
-        response = await post_json(self._client, self._url, body=body)
+        response = await post_json(self.client, self._url, body=body)
         robot_result(response, retriable_codes=_RETRIABLE)
 
     async def send(self, message: Outgoing) -> None:
