@@ -1,0 +1,34 @@
+"""Procedural kitchen scenes: labelled YOLO training data for the 明厨亮灶 detector.
+
+Nothing here needs torch: numpy and OpenCV draw everything, deterministically from a seed.
+"""
+
+from detectors.scenes.backgrounds import Layout, load_footage, render_background
+from detectors.scenes.compose import Scene, render_scene
+from detectors.scenes.dataset import DatasetSummary, write_dataset
+from detectors.scenes.effects import apply_effects, compress, night_infrared
+from detectors.scenes.labels import CLASS_NAMES, Box, class_id, to_yolo_line
+from detectors.scenes.people import Worker, draw_worker, random_worker
+from detectors.scenes.pests import draw_cockroach, draw_rat
+
+__all__ = [
+    "CLASS_NAMES",
+    "Box",
+    "DatasetSummary",
+    "Layout",
+    "Scene",
+    "Worker",
+    "apply_effects",
+    "class_id",
+    "compress",
+    "draw_cockroach",
+    "draw_rat",
+    "draw_worker",
+    "load_footage",
+    "night_infrared",
+    "random_worker",
+    "render_background",
+    "render_scene",
+    "to_yolo_line",
+    "write_dataset",
+]

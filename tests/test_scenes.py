@@ -1,0 +1,135 @@
+"""The procedural kitchen-scene generator: determinism, label validity, class coverage."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+import detectors.scenes as scenes
+from detectors.scenes import CLASS_NAMES, Scene, load_footage, render_scene, to_yolo_line
+from detectors.scenes.dataset import write_dataset
+
+BATCH = 40
+SIZE = 320
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def batch() -> list[Scene]:
+    return [render_scene(seed, size=SIZE) for seed in range(BATCH)]
+
+
+def _lines(scene: Scene) -> list[str]:
+    h, w = scene.image.shape[:2]
+    return [line for b in scene.boxes if (line := to_yolo_line(b, w, h)) is not None]
+
+
+def test_public_surface() -> None:
+    assert sorted(scenes.__all__) == sorted(n for n in dir(scenes) if not n.startswith("_")
+                                            and n not in {"annotations", "backgrounds", "compose",
+                                                          "dataset", "effects", "labels",
+                                                          "people", "pests"})  # fmt: skip
+    assert CLASS_NAMES == (
+        "person", "head_chef_hat", "head_bare", "face_mask", "face_bare",
+        "hand_gloved", "hand_bare", "rat", "cockroach",
+    )  # fmt: skip
+
+
+def test_same_seed_same_scene() -> None:
+    a, b = render_scene(1234, size=SIZE), render_scene(1234, size=SIZE)
+    assert np.array_equal(a.image, b.image)
+    assert a.boxes == b.boxes and _lines(a) == _lines(b)
+    c = render_scene(1235, size=SIZE)
+    assert not np.array_equal(a.image, c.image)
+
+
+def test_labels_are_valid_yolo(batch: list[Scene]) -> None:
+    for scene in batch:
+        h, w = scene.image.shape[:2]
+        assert (w, h) == (SIZE, 180) and scene.image.dtype == np.uint8
+        assert len(_lines(scene)) == len(scene.boxes)  # boxes come clipped already
+        for line in _lines(scene):
+            parts = line.split()
+            assert len(parts) == 5
+            cls = int(parts[0])
+            x, y, bw, bh = map(float, parts[1:])
+            assert 0 <= cls < len(CLASS_NAMES)
+            assert 0 < x <= 1 and 0 < y <= 1 and 0 < bw <= 1 and 0 < bh <= 1
+            eps = 1e-5  # six printed decimals
+            assert x - bw / 2 >= -eps and x + bw / 2 <= 1 + eps
+            assert y - bh / 2 >= -eps and y + bh / 2 <= 1 + eps
+
+
+def test_every_class_appears_in_a_small_batch(batch: list[Scene]) -> None:
+    seen = {b.cls for scene in batch for b in scene.boxes}
+    assert seen == set(CLASS_NAMES)
+
+
+def test_pests_are_small(batch: list[Scene]) -> None:
+    area = SIZE * 180
+    roaches = [(b.x1 - b.x0) * (b.y1 - b.y0) / area for s in batch for b in s.boxes
+               if b.cls == "cockroach"]  # fmt: skip
+    rats = [(b.x1 - b.x0) * (b.y1 - b.y0) / area for s in batch for b in s.boxes
+            if b.cls == "rat"]  # fmt: skip
+    assert roaches and rats
+    assert float(np.mean(roaches)) < 0.005
+    assert float(np.mean(rats)) < 0.03
+
+
+def test_night_scenes_are_grayscale(batch: list[Scene]) -> None:
+    nights = [s for s in batch if s.night]
+    days = [s for s in batch if not s.night]
+    assert nights and days
+    for scene in nights:
+        img = scene.image
+        assert np.array_equal(img[..., 0], img[..., 1]) and np.array_equal(img[..., 1], img[..., 2])
+    assert any(not np.array_equal(s.image[..., 0], s.image[..., 2]) for s in days)
+
+
+def test_parts_sit_inside_their_person(batch: list[Scene]) -> None:
+    for scene in batch:
+        people = [b for b in scene.boxes if b.cls == "person"]
+        for part in scene.boxes:
+            if part.cls in {"person", "rat", "cockroach"}:
+                continue
+            assert any(p.x0 <= part.x0 and part.x1 <= p.x1 and p.y0 <= part.y0 and part.y1 <= p.y1
+                       for p in people), part  # fmt: skip
+
+
+def test_dataset_layout(tmp_path: Path) -> None:
+    summary = write_dataset(tmp_path / "ds", count=12, size=SIZE, seed=5)
+    root = tmp_path / "ds"
+    assert (summary.train, summary.val) == (11, 1)
+    for split, n in (("train", 11), ("val", 1)):
+        images = sorted((root / "images" / split).glob("*.jpg"))
+        labels = sorted((root / "labels" / split).glob("*.txt"))
+        assert len(images) == n and [p.stem for p in images] == [p.stem for p in labels]
+    data = yaml.safe_load((root / "data.yaml").read_text())
+    assert data["names"] == dict(enumerate(CLASS_NAMES))
+    assert (Path(data["path"]) / data["train"]).is_dir() and data["val"] == "images/val"
+
+
+def test_cli_writes_n_images(tmp_path: Path) -> None:
+    out = tmp_path / "cli"
+    args = ["--out", str(out), "--count", "3", "--size", "256", "--seed", "9"]
+    done = subprocess.run([sys.executable, "-m", "detectors.scenes", *args], cwd=REPO,
+                          capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert len(list(out.glob("images/*/*.jpg"))) == 3
+    assert len(list(out.glob("labels/*/*.txt"))) == 3
+
+
+def test_footage_is_optional(tmp_path: Path) -> None:
+    assert load_footage(tmp_path) == []
+    shared = REPO.parent / "shared" / "data" / "sample-videos"
+    if not shared.is_dir():
+        pytest.skip("no shared sample videos beside the checkout")
+    frames = load_footage()
+    assert frames and all(f.ndim == 3 for f in frames)
+    scenes_with = [render_scene(s, size=SIZE, footage=frames) for s in range(8)]
+    assert all(s.image.shape == (180, SIZE, 3) for s in scenes_with)
