@@ -137,6 +137,27 @@ def _shelf(img: Image, rng: np.random.Generator, w: int, y: int) -> None:
         x += bw + int(rng.integers(4, 40))
 
 
+def _clutter(
+    img: Image, rng: np.random.Generator, floor_top: int, counter: tuple[int, int]
+) -> None:
+    """Unlabelled look-alikes (drains, stains, scraps), so small dark blobs are not all pests."""
+    h, w = img.shape[:2]
+    if rng.random() < 0.5:  # floor drain grate
+        x, y = int(rng.integers(w)), int(rng.integers(floor_top + 5, h))
+        dw, dh = max(4, w // 25), max(2, w // 60)
+        cv2.rectangle(img, (x, y), (x + dw, y + dh), (70, 70, 70), -1)
+        for gx in range(x + 2, x + dw, 3):
+            cv2.line(img, (gx, y), (gx, y + dh), (40, 40, 40), 1)
+    for _ in range(int(rng.integers(0, 5))):
+        on_counter = rng.random() < 0.3
+        y = int(rng.integers(*counter)) if on_counter else int(rng.integers(floor_top + 2, h))
+        x, r = int(rng.integers(w)), int(rng.integers(1, max(2, w // 70)))
+        tone = int(rng.integers(20, 120))
+        color = (tone, tone + int(rng.integers(0, 30)), tone + int(rng.integers(0, 50)))
+        axes = (r + int(rng.integers(0, 3)), r)
+        cv2.ellipse(img, (x, y), axes, float(rng.uniform(0, 180)), 0, 360, color, -1, cv2.LINE_AA)
+
+
 def _perspective(img: Image, rng: np.random.Generator) -> Image:
     """A mild keystone, as from a camera mounted high in a corner."""
     h, w = img.shape[:2]
@@ -176,6 +197,7 @@ def render_background(
     if rng.random() < 0.7:
         kx = cx0 + int(span * rng.uniform(0.65, 0.8))
         _sink(img, kx, kx + int(span * 0.15), ctop, surf)
+    _clutter(img, rng, floor_top, (ctop, surf))
     if rng.random() < 0.7:
         img = _perspective(img, rng)
     return img, Layout(cbottom, (ctop, surf), (cx0, cx1))
