@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
@@ -32,6 +32,8 @@ class Layout:
     floor_top: int  # first row of floor: workers' feet and floor pests go below it
     counter_top: tuple[int, int] | None  # rows of the counter's top surface, if any
     counter_x: tuple[int, int]  # columns the counter spans
+    # Pixels of the counter (top and front) that hide a worker standing behind it.
+    occluder: np.ndarray | None = field(default=None, compare=False, repr=False)
 
 
 def load_footage(sample_dir: Path | None = None) -> list[Image]:
@@ -158,14 +160,16 @@ def _clutter(
         cv2.ellipse(img, (x, y), axes, float(rng.uniform(0, 180)), 0, 360, color, -1, cv2.LINE_AA)
 
 
-def _perspective(img: Image, rng: np.random.Generator) -> Image:
-    """A mild keystone, as from a camera mounted high in a corner."""
+def _perspective(img: Image, mask: Image, rng: np.random.Generator) -> tuple[Image, Image]:
+    """A mild keystone, as from a camera mounted high in a corner (the mask moves along)."""
     h, w = img.shape[:2]
     src = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
     jitter = rng.uniform(-0.04, 0.04, size=(4, 2)) * [w, h]
     dst = (src + jitter).astype(np.float32)
     matrix = cv2.getPerspectiveTransform(src, dst)
-    return cv2.warpPerspective(img, matrix, (w, h), borderMode=cv2.BORDER_REFLECT)
+    warped = cv2.warpPerspective(img, matrix, (w, h), borderMode=cv2.BORDER_REFLECT)
+    moved = cv2.warpPerspective(mask, matrix, (w, h), flags=cv2.INTER_NEAREST)
+    return np.asarray(warped), np.asarray(moved)
 
 
 def render_background(
@@ -198,6 +202,8 @@ def render_background(
         kx = cx0 + int(span * rng.uniform(0.65, 0.8))
         _sink(img, kx, kx + int(span * 0.15), ctop, surf)
     _clutter(img, rng, floor_top, (ctop, surf))
+    mask = np.zeros((height, width), np.uint8)
+    mask[ctop:cbottom, cx0:cx1] = 1
     if rng.random() < 0.7:
-        img = _perspective(img, rng)
-    return img, Layout(cbottom, (ctop, surf), (cx0, cx1))
+        img, mask = _perspective(img, mask, rng)
+    return img, Layout(cbottom, (ctop, surf), (cx0, cx1), mask.astype(bool))

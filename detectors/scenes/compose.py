@@ -32,6 +32,38 @@ def _overlaps(box: Box, others: list[Box]) -> bool:
     return any(box.x0 < o.x1 and o.x0 < box.x1 and box.y0 < o.y1 and o.y0 < box.y1 for o in others)
 
 
+def _behind_counter(img: Image, rng: np.random.Generator, layout: Layout, x: float) -> list[Box]:
+    """A worker at the stove behind the counter: legs hidden, only the visible parts labelled."""
+    if layout.occluder is None or layout.counter_top is None:
+        return []
+    h = img.shape[0]
+    counter_h = layout.floor_top - layout.counter_top[0]
+    height = 2 * counter_h * float(rng.uniform(0.95, 1.2))  # the counter top is at hip height
+    before = img.copy()
+    parts = draw_worker(img, random_worker(rng, height), x, layout.floor_top - 0.01 * h)
+    occ = layout.occluder
+    img[occ] = before[occ]
+    visible = np.any(img != before, axis=2)
+    ys, xs = np.nonzero(visible)
+    if len(xs) == 0:
+        return []
+    kept: list[Box] = []
+    for part in parts[1:]:
+        x0, y0 = max(0, int(part.x0)), max(0, int(part.y0))
+        window = occ[y0 : max(y0 + 1, int(part.y1)), x0 : max(x0 + 1, int(part.x1))]
+        if window.size and window.mean() < 0.4:  # mostly hidden parts are not labelled
+            kept.append(part)
+    # The person box is what shows above the counter, grown to hold its labelled parts.
+    person = Box(
+        "person",
+        min([float(xs.min())] + [b.x0 for b in kept]),
+        min([float(ys.min())] + [b.y0 for b in kept]),
+        max([float(xs.max() + 1)] + [b.x1 for b in kept]),
+        max([float(ys.max() + 1)] + [b.y1 for b in kept]),
+    )
+    return [person, *kept]
+
+
 def _workers(img: Image, rng: np.random.Generator, layout: Layout, count: int) -> list[Box]:
     h, w = img.shape[:2]
     boxes: list[Box] = []
@@ -42,6 +74,9 @@ def _workers(img: Image, rng: np.random.Generator, layout: Layout, count: int) -
         x = (slots[i] + rng.uniform(0.25, 0.75)) * w / count
         y = rng.uniform(layout.floor_top + 0.08 * h, 1.08 * h)
         feet.append((float(x), float(y), i))
+    if layout.occluder is not None and count and rng.random() < 0.5:
+        x, _, _ = feet.pop()
+        boxes.extend(_behind_counter(img, rng, layout, x))
     for x, y, _ in sorted(feet, key=lambda f: f[1]):  # far ones first
         depth = (y - layout.floor_top) / max(1.0, h - layout.floor_top)
         height = h * float(rng.uniform(0.5, 0.85)) * (0.55 + 0.45 * min(1.0, depth))
