@@ -11,7 +11,14 @@ import pytest
 import yaml
 
 import detectors.scenes as scenes
-from detectors.scenes import CLASS_NAMES, Scene, load_footage, render_scene, to_yolo_line
+from detectors.scenes import (
+    CLASS_NAMES,
+    Scene,
+    h264_roundtrip,
+    load_footage,
+    render_scene,
+    to_yolo_line,
+)
 from detectors.scenes.dataset import write_dataset
 
 BATCH = 40
@@ -46,6 +53,14 @@ def test_same_seed_same_scene() -> None:
     assert a.boxes == b.boxes and _lines(a) == _lines(b)
     c = render_scene(1235, size=SIZE)
     assert not np.array_equal(a.image, c.image)
+
+
+def test_h264_roundtrip_is_deterministic() -> None:
+    img = render_scene(3, size=SIZE).image
+    a, b = h264_roundtrip(img, 36), h264_roundtrip(img, 36)
+    assert a.shape == img.shape and np.array_equal(a, b)
+    assert 0 < float(np.abs(a.astype(int) - img).mean()) < 20  # lossy, but the same picture
+    assert h264_roundtrip(img[:179], 36).shape == (179, SIZE, 3)  # odd height: JPEG fallback
 
 
 def test_labels_are_valid_yolo(batch: list[Scene]) -> None:

@@ -6,7 +6,7 @@ Nothing here needs torch: numpy and OpenCV draw everything, deterministically fr
 from detectors.scenes.backgrounds import Layout, load_footage, render_background
 from detectors.scenes.compose import Scene, render_scene
 from detectors.scenes.dataset import DatasetSummary, write_dataset
-from detectors.scenes.effects import apply_effects, compress, night_infrared
+from detectors.scenes.effects import apply_effects, compress, h264_roundtrip, night_infrared
 from detectors.scenes.labels import CLASS_NAMES, Box, class_id, to_yolo_line
 from detectors.scenes.people import Worker, draw_worker, random_worker
 from detectors.scenes.pests import draw_cockroach, draw_rat
@@ -24,6 +24,7 @@ __all__ = [
     "draw_cockroach",
     "draw_rat",
     "draw_worker",
+    "h264_roundtrip",
     "load_footage",
     "night_infrared",
     "random_worker",

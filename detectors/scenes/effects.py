@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import av
 import cv2
 import numpy as np
 
-__all__ = ["apply_effects", "compress", "night_infrared"]
+__all__ = ["apply_effects", "compress", "h264_roundtrip", "night_infrared"]
 
 Image = np.ndarray
 
@@ -69,6 +70,30 @@ def compress(img: Image, quality: int) -> Image:
     return np.asarray(out)
 
 
+def h264_roundtrip(img: Image, crf: int) -> Image:
+    """One intra frame through libx264 and back: the cameras' real blocking and deblocking."""
+    h, w = img.shape[:2]
+    if h % 2 or w % 2:  # yuv420p needs even sides; JPEG at a matching quality instead
+        return compress(img, max(10, 100 - 2 * crf))
+    try:
+        enc = av.CodecContext.create("libx264", "w")
+        enc.width, enc.height, enc.pix_fmt = w, h, "yuv420p"
+        # One thread keeps the output bit-identical run to run (a scene is a function of its seed).
+        enc.options = {
+            "crf": str(crf),
+            "preset": "ultrafast",
+            "tune": "zerolatency",
+            "threads": "1",
+        }
+        packets = [*enc.encode(av.VideoFrame.from_ndarray(img, format="bgr24")), *enc.encode(None)]
+        dec = av.CodecContext.create("h264", "r")
+        frames = [f for p in [*packets, None] for f in dec.decode(p)]
+    except av.error.FFmpegError as exc:
+        raise RuntimeError(f"H.264 round trip failed: {exc}") from exc
+    out: Image = frames[0].to_ndarray(format="bgr24")
+    return out
+
+
 def night_infrared(img: Image, rng: np.random.Generator) -> Image:
     """IR night mode: grayscale, a bright centre from the IR LEDs, heavy sensor noise."""
     h, w = img.shape[:2]
@@ -97,4 +122,6 @@ def apply_effects(img: Image, rng: np.random.Generator, *, night: bool) -> Image
     if rng.random() < 0.4:
         out = _blur(out, rng)
     out = _noise(out, rng, float(rng.uniform(0, 6)))
+    if rng.random() < 0.5:
+        return h264_roundtrip(out, int(rng.integers(22, 37)))
     return compress(out, int(rng.integers(25, 90)))
