@@ -83,8 +83,15 @@ class Spool:
         _write_atomically(_part_meta(part), json.dumps(meta))
         return part
 
-    def finish_part(self, part: Path, *, recovered: bool = False) -> SegmentMeta:
-        """Finalize a part into the ready area with its sidecar; remove the part."""
+    def finish_part(
+        self, part: Path, *, recovered: bool = False, ends_at: datetime | None = None
+    ) -> SegmentMeta:
+        """Finalize a part into the ready area with its sidecar; remove the part.
+
+        `ends_at` is the start of the segment that follows (the keyframe it was cut at), so
+        consecutive segments meet exactly even when the camera's timestamps wobble; without
+        it the end is the start plus the media's own duration.
+        """
         info = json.loads(_part_meta(part).read_text(encoding="utf-8"))
         start_at = datetime.fromisoformat(info["start_at"])
         key = segment_key(info["school_id"], info["camera_id"], start_at, self.tz)
@@ -95,7 +102,7 @@ class Spool:
             school_id=info["school_id"],
             object_key=key,
             start_at=start_at,
-            end_at=start_at + timedelta(seconds=done.duration_s),
+            end_at=ends_at or start_at + timedelta(seconds=done.duration_s),
             bytes=done.bytes,
             sha256=done.sha256,
             codec=done.codec,

@@ -92,7 +92,7 @@ class SegmentRecorder:
         if self._writer is not None and should_cut(
             self._writer.start_wall, packet, self._segment_seconds
         ):
-            self._finish_segment()
+            self._finish_segment(ends_at=packet.wall_time)
         if self._writer is None:
             if not packet.is_keyframe:
                 return  # a segment must start with a keyframe to be playable on its own
@@ -116,7 +116,8 @@ class SegmentRecorder:
             log.error("%s: cannot open a segment in the spool: %s", self.camera_id, exc)
             self._writer = None
 
-    def _finish_segment(self) -> None:
+    def _finish_segment(self, *, ends_at: float | None = None) -> None:
+        """Close the current segment; `ends_at` is where the next one starts, if it does."""
         writer, part = self._writer, self._part
         self._writer = self._part = None
         if writer is None or part is None:
@@ -126,7 +127,8 @@ class SegmentRecorder:
             if writer.packets == 0:
                 self._spool.discard_part(part)
                 return
-            meta = self._spool.finish_part(part)
+            end = None if ends_at is None else datetime.fromtimestamp(ends_at, UTC)
+            meta = self._spool.finish_part(part, ends_at=end)
         except (OSError, Mp4Error) as exc:
             # The part stays in the spool; start-up recovery finalizes or quarantines it.
             self.errors += 1
