@@ -39,9 +39,10 @@ import numpy as np
 # `storage` package: the repository root goes first.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from storage.archive import segment_row
 from storage.db import repository as repo
 from storage.db.database import Database
-from storage.db.models import Camera, School, Segment, SegmentStatus
+from storage.db.models import Camera, School, SegmentStatus
 from storage.export import ExportResult, FootageExporter
 from storage.mp4 import FragmentedWriter
 from storage.objectstore import LocalObjectStore, ObjectStore, S3ObjectStore
@@ -156,24 +157,10 @@ async def upload(db: Database, store: ObjectStore, spool: Spool, metas: list[Seg
         )
         took += time.perf_counter() - t
         async with db.session() as s:
-            await repo.add_segment(s, _stored_row(meta))
+            await repo.add_segment(
+                s, segment_row(meta, now=meta.end_at, status=SegmentStatus.STORED)
+            )
     return took
-
-
-def _stored_row(meta: SegmentMeta) -> Segment:
-    return Segment(
-        camera_id=meta.camera_id,
-        start_at=meta.start_at,
-        end_at=meta.end_at,
-        bytes=meta.bytes,
-        sha256=meta.sha256,
-        object_key=meta.object_key,
-        status=SegmentStatus.STORED,
-        codec=meta.codec,
-        width=meta.width,
-        height=meta.height,
-        created_at=meta.end_at,
-    )
 
 
 async def time_export(
