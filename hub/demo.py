@@ -7,7 +7,6 @@ from urllib.parse import urlsplit
 
 from camera_adapters.simulator import CameraSimulator
 from hub.config import HubConfig
-from hub.runtime import _secret
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +30,7 @@ def start_simulator(config: HubConfig) -> CameraSimulator:
                 sim.add_onvif_device(
                     camera.id,
                     username=camera.onvif.username,
-                    password=_secret(camera.onvif.password) or "",
+                    password=camera.onvif.password.get_secret_value(),
                     port=camera.onvif.port,
                     clip=clip,
                 )

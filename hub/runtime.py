@@ -11,7 +11,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from hub.alerts import AlertService
-from hub.config import HubConfig
+from hub.config import Camera, HubConfig
 from hub.health import HealthService, HubProbe
 from hub.ingest.backoff import Backoff
 from hub.ingest.stats import StreamStats
@@ -52,29 +52,23 @@ class CameraEntry:
     recorder: SegmentRecorder | None
 
 
-def _secret(value: object) -> str | None:
-    if value is None:
-        return None
-    getter = getattr(value, "get_secret_value", None)
-    return getter() if getter else str(value)
-
-
-def camera_source(camera: object) -> CameraSource:
+def camera_source(camera: Camera) -> CameraSource:
     """The ingest view of a configured camera: a fixed RTSP URL or an ONVIF device."""
-    onvif = getattr(camera, "onvif", None)
-    if onvif is not None:
+    if camera.onvif is not None:
+        onvif = camera.onvif
         return CameraSource(
             onvif=OnvifSource(
                 host=onvif.host,
                 port=onvif.port,
                 username=onvif.username,
-                password=_secret(onvif.password) or "",
+                password=onvif.password.get_secret_value(),
             )
         )
+    password = camera.rtsp_password
     return CameraSource(
-        rtsp_url=str(camera.rtsp_url),  # type: ignore[attr-defined]
-        username=_secret(camera.rtsp_username),  # type: ignore[attr-defined]
-        password=_secret(camera.rtsp_password),  # type: ignore[attr-defined]
+        rtsp_url=str(camera.rtsp_url),
+        username=camera.rtsp_username,
+        password=None if password is None else password.get_secret_value(),
     )
 
 
