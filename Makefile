@@ -26,7 +26,11 @@ venv: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml | $(VENV)/.system-deps
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q -e '.[dev]'
+	$(VENV)/bin/pip install -q -e '.[dev,train,openvino]'
+	# ultralytics pulls in the GUI OpenCV, which shadows the headless build: put headless back.
+	$(VENV)/bin/pip uninstall -y -q opencv-python
+	$(VENV)/bin/pip install -q --force-reinstall --no-deps \
+		"opencv-python-headless==$$($(PY) -c 'import importlib.metadata as m; print(m.version("opencv-python-headless"))')"
 	# ONVIF device stand-in for the simulator; --no-deps because it declares the GUI OpenCV.
 	$(VENV)/bin/pip install -q --no-deps 'ipycam==1.3.0'
 	touch $@

@@ -5,6 +5,7 @@ bkhub serve          run the hub and its web API
 bkhub simulate       run the camera simulator for the configured simulated cameras
 bkhub demo           simulator + hub + web in one command (http://127.0.0.1:8000)
 bkhub cameras        list the cameras and their state
+bkhub train | evaluate | export   the detector's model (needs the [train] extra)
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from pathlib import Path
 import httpx
 import uvicorn
 
-from hub import cli_storage
+from hub import cli_detector, cli_storage
 from hub.config import ConfigError, HubConfig, load_config
 
 EXIT_CONFIG = 2
@@ -182,6 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cams.set_defaults(run=_cameras_cmd)
     cli_storage.add_parser(sub).set_defaults(run=_storage_cmd)
+    cli_detector.add_parsers(sub)
     return parser
 
 

@@ -117,10 +117,10 @@ def test_parts_sit_inside_their_person(batch: list[Scene]) -> None:
 
 
 def test_dataset_layout(tmp_path: Path) -> None:
-    summary = write_dataset(tmp_path / "ds", count=12, size=SIZE, seed=5)
+    summary = write_dataset(tmp_path / "ds", count=12, size=1280, imgsz=SIZE, crops=2, seed=5)
     root = tmp_path / "ds"
-    assert (summary.train, summary.val) == (11, 1)
-    for split, n in (("train", 11), ("val", 1)):
+    assert (summary.train, summary.val) == (33, 3)  # each scene: its whole frame + 2 crops
+    for split, n in (("train", 33), ("val", 3)):
         images = sorted((root / "images" / split).glob("*.jpg"))
         labels = sorted((root / "labels" / split).glob("*.txt"))
         assert len(images) == n and [p.stem for p in images] == [p.stem for p in labels]
@@ -135,8 +135,8 @@ def test_cli_writes_n_images(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-m", "detectors.scenes", *args], cwd=REPO,
                           capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert len(list(out.glob("images/*/*.jpg"))) == 3
-    assert len(list(out.glob("labels/*/*.txt"))) == 3
+    assert len(list(out.glob("images/*/*.jpg"))) == 9  # whole frame + 2 crops per scene
+    assert len(list(out.glob("labels/*/*.txt"))) == 9
 
 
 def test_footage_is_optional(tmp_path: Path) -> None:
@@ -148,3 +148,22 @@ def test_footage_is_optional(tmp_path: Path) -> None:
     assert frames and all(f.ndim == 3 for f in frames)
     scenes_with = [render_scene(s, size=SIZE, footage=frames) for s in range(8)]
     assert all(s.image.shape == (180, SIZE, 3) for s in scenes_with)
+
+
+def test_crop_views_map_boxes_onto_their_pixels() -> None:
+    from detectors.scenes.dataset import MIN_LABEL_PX, crop_views
+
+    image = np.zeros((720, 1280, 3), np.uint8)
+    image[400:440, 900:960] = 255  # a white "rat" 60 x 40 px
+    boxes = (scenes.Box("rat", 900, 400, 960, 440), scenes.Box("cockroach", 10, 10, 12, 12))
+    views = crop_views(image, boxes, np.random.default_rng(0), imgsz=SIZE, count=6)
+    assert len(views) == 6
+    for view in views:
+        assert view.image.shape == (SIZE, SIZE, 3)
+        assert all(min(b.x1 - b.x0, b.y1 - b.y0) >= MIN_LABEL_PX for b in view.boxes)
+        for b in view.boxes:
+            assert b.cls == "rat"  # the 2 px cockroach is too small to keep a label
+            x0, y0, x1, y1 = (round(v) for v in (b.x0, b.y0, b.x1, b.y1))
+            inside = view.image[y0 + 1 : y1 - 1, x0 + 1 : x1 - 1]
+            assert inside.size and inside.mean() > 200  # the box sits on the white pixels
+    assert any(view.boxes for view in views)  # crops aim at labelled targets

@@ -1,0 +1,97 @@
+"""`bkhub train`, `bkhub evaluate` and `bkhub export`: the detector's model life cycle.
+
+These need the optional `[train]` extra (ultralytics + torch); the hub itself never does.
+
+  bkhub train --data my-footage/data.yaml            retrain on any standard YOLO dataset
+  bkhub train --scenes 2400 --out runs/detector      render the synthetic set first, then train
+  bkhub evaluate --weights best.pt --data ds/data.yaml
+  bkhub export --weights best.pt --out detectors/models/bkhub-yolo11n.onnx
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from detectors.training import DEFAULT_TRAIN_CONFIG, TrainingError
+
+EXIT_FAILED = 1
+
+
+def _train(args: argparse.Namespace) -> int:
+    from detectors.training import train
+
+    data: Path | None = args.data
+    if data is None:
+        from detectors.scenes import load_footage, write_dataset
+
+        summary = write_dataset(args.out / "dataset", count=args.scenes, imgsz=args.imgsz or 320,
+                                footage=load_footage())  # fmt: skip
+        print(f"rendered {summary.train} train + {summary.val} val images to {summary.root}")
+        data = summary.root / "data.yaml"
+    overrides = {"epochs": args.epochs, "imgsz": args.imgsz, "batch": args.batch}
+    best = train(data, config=args.train_config, project=args.out, overrides=overrides)
+    print(f"best weights: {best}")
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from detectors.training import evaluate, metrics_json
+
+    rows = evaluate(args.weights, args.data, imgsz=args.imgsz, split=args.split)
+    header = ("class", "images", "boxes", "P", "R", "mAP50", "mAP50-95")
+    print("{:<14} {:>6} {:>6} {:>6} {:>6} {:>6} {:>8}".format(*header))
+    for r in rows:
+        print(f"{r.name:<14} {r.images:>6} {r.instances:>6} {r.precision:>6.3f} {r.recall:>6.3f} "
+              f"{r.map50:>6.3f} {r.map50_95:>8.3f}")  # fmt: skip
+    if args.json:
+        args.json.write_text(metrics_json(rows) + "\n", encoding="utf-8")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from detectors.training import export_onnx
+
+    print(export_onnx(args.weights, args.out, imgsz=args.imgsz))
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        return int(args.detector_run(args))
+    except TrainingError as err:
+        print(f"bkhub {args.command}: {err}", file=sys.stderr)
+        return EXIT_FAILED
+    except ModuleNotFoundError as err:
+        if err.name not in {"ultralytics", "torch"}:
+            raise
+        print(f"bkhub {args.command}: needs the training extra: pip install -e '.[train]'",
+              file=sys.stderr)  # fmt: skip
+        return EXIT_FAILED
+
+
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    train = sub.add_parser("train", help="train the detector (needs the [train] extra)")
+    train.add_argument("--data", type=Path, help="YOLO dataset YAML (default: render scenes)")
+    train.add_argument("--scenes", type=int, default=2400, help="synthetic scenes to render")
+    train.add_argument("--out", type=Path, default=Path("runs/detector"), help="output folder")
+    train.add_argument("--train-config", type=Path, default=DEFAULT_TRAIN_CONFIG)
+    train.add_argument("--epochs", type=int)
+    train.add_argument("--imgsz", type=int)
+    train.add_argument("--batch", type=int)
+    train.set_defaults(run=run, detector_run=_train)
+
+    evaluate = sub.add_parser("evaluate", help="per-class mAP of weights on a dataset split")
+    evaluate.add_argument("--weights", type=Path, required=True)
+    evaluate.add_argument("--data", type=Path, required=True)
+    evaluate.add_argument("--split", default="val")
+    evaluate.add_argument("--imgsz", type=int, default=320)
+    evaluate.add_argument("--json", type=Path, help="also write the metrics as JSON")
+    evaluate.set_defaults(run=run, detector_run=_evaluate)
+
+    export = sub.add_parser("export", help="export weights to ONNX for the runtime")
+    export.add_argument("--weights", type=Path, required=True)
+    export.add_argument("--out", type=Path, required=True)
+    export.add_argument("--imgsz", type=int, default=320)
+    export.set_defaults(run=run, detector_run=_export)
