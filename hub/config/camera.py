@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 from pydantic import Field, SecretStr, model_validator
 from pydantic_core import PydanticCustomError
 
 from ._base import Host, Name, Port, RtspUrl, Section, Slug
+from .detection import CameraDetection
+from .rooms import RoomKind
 
 __all__ = ["Camera", "OnvifEndpoint", "RoomKind"]
-
-
-class RoomKind(StrEnum):
-    """The room a camera watches; rules depend on it (masks and gloves in cold_dish, special)."""
-
-    HOT_KITCHEN = "hot_kitchen"  # 烹饪区
-    COLD_DISH = "cold_dish"  # 凉菜间
-    PREP = "prep"  # 粗加工/切配区
-    WASHING = "washing"  # 洗消间
-    STORAGE = "storage"  # 库房
-    SERVING = "serving"  # 备餐/售卖区
-    SPECIAL = "special"  # 专间 (e.g. 裱花间, 备餐专间)
 
 
 class OnvifEndpoint(Section):
@@ -60,6 +48,10 @@ class Camera(Section):
     )
     onvif: OnvifEndpoint | None = Field(
         default=None, description="ONVIF endpoint; the hub discovers the stream URIs from it."
+    )
+    detection: CameraDetection = Field(
+        default_factory=CameraDetection,
+        description="Which violation rules apply to this camera, its zones and hours.",
     )
 
     @model_validator(mode="after")

@@ -12,6 +12,7 @@ from ._base import Section
 from .alerts import AlertsConfig
 from .camera import Camera
 from .database import DatabaseConfig
+from .detection import DetectionConfig
 from .detector import DetectorConfig
 from .district import DistrictInfo, School, Town
 from .health import HealthConfig
@@ -48,6 +49,9 @@ class HubConfig(Section):
     )
     detector: DetectorConfig = Field(
         default_factory=DetectorConfig, description="Violation detection."
+    )
+    detection: DetectionConfig = Field(
+        default_factory=DetectionConfig, description="Violation rules and event media."
     )
     alerts: AlertsConfig = Field(default_factory=AlertsConfig, description="Alert delivery.")
     health: HealthConfig = Field(default_factory=HealthConfig, description="Health checks.")

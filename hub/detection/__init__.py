@@ -1,0 +1,21 @@
+"""Violation detection on the hub side: sampled frames -> detector -> tracks and rules ->
+violation events with an annotated snapshot and a pre/post-roll clip.
+
+    judge = CameraJudge(settings)             # pure: tracker + evidence + k-of-n rules
+    transitions = judge.sample(at, detections, (width, height), hygiene_on=True)
+"""
+
+from .judge import CameraJudge, JudgeSettings
+from .rules import Closed, Opened, Transition, Updated
+from .tracker import Track, Tracker
+
+__all__ = [
+    "CameraJudge",
+    "Closed",
+    "JudgeSettings",
+    "Opened",
+    "Track",
+    "Tracker",
+    "Transition",
+    "Updated",
+]
