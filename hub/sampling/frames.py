@@ -23,6 +23,8 @@ class SampledFrame:
     gray: Image  # H x W luma, W = the sampler's width (320 by default)
     color: Image  # h x w x 3 BGR, a smaller thumbnail (160 wide by default)
     source_size: tuple[int, int]  # width, height of the decoded picture
+    full: Image | None = None  # H x W x 3 BGR at the source size, for mailboxes that ask
+    keyframe: bool = True  # False: decoded from within a GOP (every-frame fallback)
 
 
 class FrameMailbox:
@@ -32,8 +34,22 @@ class FrameMailbox:
     the newest one. Written by the sampler thread, read from any thread or the event loop.
     """
 
-    def __init__(self, name: str, maxsize: int = 4) -> None:
+    def __init__(
+        self,
+        name: str,
+        maxsize: int = 4,
+        *,
+        interval_s: float = 0.0,
+        full_color: bool = False,
+        every_frame: bool = False,
+    ) -> None:
         self.name = name
+        # What this consumer asks of the sampler: a frame at most every `interval_s`, the
+        # full-resolution picture too, and whether to decode within GOPs to get them.
+        self.interval_s = interval_s
+        self.full_color = full_color
+        self.every_frame = every_frame
+        self.next_at = 0.0  # arrival time this consumer wants its next frame; sampler-owned
         self.dropped = 0
         self._frames: deque[SampledFrame] = deque(maxlen=maxsize)
         self._lock = threading.Lock()
