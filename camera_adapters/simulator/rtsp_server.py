@@ -12,6 +12,8 @@ line is {"ready": true, "port": N}. EOF on stdin (the parent died or closed it) 
 Each mount is a shared media (one pipeline however many clients), fed from memory:
 appsrc ! h264parse ! rtph264pay, with PTS = running time at the first push + n * frame duration,
 so timestamps stay continuous across clip loops and fault switches. No decoding or encoding.
+Each mount keeps a timeline: the wall-clock time at which a frame of its clip is shown, recorded
+at every loop start and every jump, so a test can tell which clip second was live when.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ import json
 import os
 import signal
 import sys
+import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,6 +57,8 @@ MAX_BEHIND_NS = Gst.SECOND
 # Bounds what a prepared-but-unplayed media queues in its appsrc.
 APPSRC_MAX_NS = 2 * Gst.SECOND
 ANONYMOUS = "anonymous"
+# Timeline anchors kept per mount: one per loop, so hours of a short clip.
+TIMELINE_MAX = 4096
 
 
 @dataclass(slots=True)
@@ -91,6 +97,9 @@ class Feeder:
     variant_pos: int = 0  # next access unit of the variant clip of a picture fault
     mode: str = "none"
     last_key: Any = None
+    serial: int = 0  # tells this feeder's timeline anchors from other pipelines' of the mount
+    last_frame: int | None = None  # clip index and PTS of the last normal frame pushed
+    last_pts: int = 0
 
     def pump(self) -> bool:
         """Push every frame due by now; False once the pipeline is gone."""
@@ -104,11 +113,29 @@ class Feeder:
         while self.base_ns + self.count * self.frame_ns <= now + LEAD_NS:
             buf = self._next_buffer().copy()
             buf.pts = buf.dts = self.base_ns + self.count * self.frame_ns
+            self._mark(buf.pts, now)
             buf.duration = self.frame_ns
             self.count += 1
             if self.appsrc.push_buffer(buf) == Gst.FlowReturn.FLUSHING:
                 return False
         return True
+
+    def _mark(self, pts: int, now: int) -> None:
+        """Anchor the timeline where the normal clip starts a loop or jumps (pos or PTS)."""
+        if self.mode != "none":
+            self.last_frame = None
+            return
+        frame = (self.pos - 1) % len(self.mount.clip.buffers)
+        follows = (
+            self.last_frame is not None
+            and frame == self.last_frame + 1
+            and pts == self.last_pts + self.frame_ns
+        )
+        if not follows:
+            # The frame is shown at its PTS in running time; map that onto the wall clock.
+            wall = time.time() + (pts - now) / Gst.SECOND
+            self.mount.timeline.append((round(wall, 4), frame, self.serial))
+        self.last_frame, self.last_pts = frame, pts
 
     def _next_buffer(self) -> Any:
         fault = self.mount.fault
@@ -148,6 +175,11 @@ class Mount:
     role: str = ANONYMOUS  # who may open it: anonymous or the role of its credentials
     mounted: bool = False
     feeders: list[Feeder] = field(default_factory=list)
+    # (wall-clock s, clip frame index, feeder serial): frames run on from each anchor at fps
+    timeline: deque[tuple[float, int, int]] = field(
+        default_factory=lambda: deque(maxlen=TIMELINE_MAX)
+    )
+    feeders_made: int = 0
 
 
 class Simulator:
@@ -290,6 +322,9 @@ class Simulator:
         pipelines = {p: len(m.feeders) for p, m in self.mounts.items()}
         return {"clients": counts, "pipelines": pipelines}
 
+    def _cmd_timeline(self, cmd: dict[str, Any]) -> dict[str, Any]:
+        return {"anchors": list(self._mount(cmd).timeline)}
+
     def _cmd_quit(self, _cmd: dict[str, Any]) -> None:
         GLib.idle_add(self.loop.quit)
 
@@ -333,7 +368,8 @@ class Simulator:
 
     def _on_media_configure(self, _factory: Any, media: Any, mount: Mount) -> None:
         appsrc = media.get_element().get_by_name_recurse_up("src")
-        feeder = Feeder(appsrc, mount, Gst.SECOND // mount.fps)
+        mount.feeders_made += 1
+        feeder = Feeder(appsrc, mount, Gst.SECOND // mount.fps, serial=mount.feeders_made)
         mount.feeders.append(feeder)
         # "unprepared" may come from a media thread; _tick owns the list, so hop to the loop.
         media.connect("unprepared", lambda _m: GLib.idle_add(self._drop_feeder, mount, feeder))

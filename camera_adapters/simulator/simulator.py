@@ -21,7 +21,7 @@ from .errors import SimulatorError
 from .media import PICTURE_FAULTS, ClipInfo, StreamClips, resolve_clips
 from .onvif_device import OnvifDeviceStandIn
 
-__all__ = ["CameraSimulator", "Fault", "SimulatedCamera"]
+__all__ = ["CameraSimulator", "ClipAnchor", "Fault", "SimulatedCamera"]
 
 HOST = "127.0.0.1"
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -36,6 +36,17 @@ class Fault(StrEnum):
     BLUR = "blur"  # the lens is out of focus
     COVER = "cover"  # something covers the lens: a dim, nearly uniform picture
     MOVED = "moved"  # the camera was turned: it sees another part of the room
+
+
+@dataclass(frozen=True, slots=True)
+class ClipAnchor:
+    """Clip frame ``frame`` was live at ``wall_s`` (UTC epoch seconds); the frames after it
+    follow at the clip's frame rate until the next anchor of the same ``feeder`` (a pipeline:
+    a new one starts whenever the mount is prepared again, from frame 0)."""
+
+    wall_s: float
+    frame: int
+    feeder: int
 
 
 @dataclass(slots=True)
@@ -255,6 +266,12 @@ class CameraSimulator:
         if device is None:
             raise SimulatorError(f"camera {name!r} has no ONVIF device")
         device.clock_offset_s = float(seconds)
+
+    def timeline(self, name: str, *, sub: bool = False) -> list[ClipAnchor]:
+        """When each loop of the camera's clip (main, or sub) started, and every jump in it."""
+        path = f"/{self._camera(name).name}/{'sub' if sub else 'main'}"
+        anchors = self._process.command("timeline", path=path)["anchors"]
+        return [ClipAnchor(float(w), int(f), int(s)) for w, f, s in anchors]
 
     def stats(self) -> dict[str, int]:
         """Connected RTSP clients per mount path."""
