@@ -178,7 +178,7 @@ def test_wall_spans_follow_passes_jumps_and_new_pipelines() -> None:
     anchors = [_anchor(1000.0), _anchor(1010.0), _anchor(1020.0)]
     spans = wall_spans("cam", hat, anchors, fps=25, frames=250)
     assert [(s.start, s.end) for s in spans] == [(1002, 1004), (1012, 1014), (1022, 1024)]
-    assert spans[0] == TruthSpan("cam", "no_chef_hat", 1002.0, 1004.0, "worker 1")
+    assert spans[0] == TruthSpan("cam", "no_chef_hat", 1002.0, 1004.0, "worker 1", clip_s=2.0)
     # A stalled simulator skips timestamps: frames after the jump play later.
     late = [Violation("rat", 5.0, 6.0, pest=0)]
     jumped = wall_spans("cam", late, [_anchor(0.0), _anchor(6.5, 100)], fps=25, frames=250)

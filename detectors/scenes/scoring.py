@@ -53,6 +53,7 @@ class TruthSpan:
     start: float
     end: float
     actor: str = ""  # "worker 1", "pest 0": which of the script's actors
+    clip_s: float = 0.0  # where in the clip it starts
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,7 +171,7 @@ def wall_spans(
                 continue  # this pass never got that far
             seg = _segment_of(segments, end - 1)  # the last frame showing it
             stop = seg.wall + (end - seg.first) / fps if seg else onset + v.end_s - v.start_s
-            spans.append(TruthSpan(camera, v.type, onset, min(stop, cutoff), actor))
+            spans.append(TruthSpan(camera, v.type, onset, min(stop, cutoff), actor, v.start_s))
     return _merge(spans, 2.0 / fps)
 
 
@@ -184,7 +185,9 @@ def _merge(spans: list[TruthSpan], gap: float) -> list[TruthSpan]:
             and (prev.camera, prev.type, prev.actor) == (span.camera, span.type, span.actor)
             and span.start - prev.end <= gap
         ):
-            out[-1] = TruthSpan(prev.camera, prev.type, prev.start, span.end, prev.actor)
+            out[-1] = TruthSpan(
+                prev.camera, prev.type, prev.start, span.end, prev.actor, prev.clip_s
+            )
         else:
             out.append(span)
     return sorted(out, key=lambda s: s.start)
