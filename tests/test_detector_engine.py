@@ -156,7 +156,7 @@ async def test_a_bad_frame_fails_only_its_own_request(
             engine.detect("broken", np.zeros((0, 0, 3), np.uint8)),
             engine.detect("fine", frames[0]),
             engine.detect("off", frames[1], [Region(2000, 2000, 2320, 2320)]),
-            engine.detect("float", frames[2].astype(np.float32)),  # type: ignore[arg-type]
+            engine.detect("float", frames[2].astype(np.float32)),
             engine.detect("fine-too", frames[3], [Region(0, 0, 320, 320)]),
             return_exceptions=True,
         )
