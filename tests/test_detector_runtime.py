@@ -332,7 +332,7 @@ def _noisy(image: np.ndarray, seed: int) -> np.ndarray:
 
 def test_a_static_scene_is_no_change_and_is_rechecked_every_10_s() -> None:
     image = render_scene(1_000_000, size=1280).image
-    gate = MotionGate("cam", recheck_s=10)
+    gate = MotionGate.from_config("cam", DetectorConfig())
     first = gate.update(image, 0.0)
     assert first.run and first.recheck and not first.changed  # a new camera is checked once
     for t in range(1, 10):

@@ -236,8 +236,9 @@ class InferenceEngine:
         batch slot; detections are merged across them (see postprocess.merge_views). A newer
         sample of the same camera replaces this one while it waits: this call then returns
         None. Raises FrameError for an unusable frame or region (this camera only) and
-        InferenceError when the backend fails on the batch. The engine reads `frame` from
-        its worker thread: do not write into it before this returns.
+        InferenceError when the backend fails on the batch. With no view at all (no whole
+        frame, no region) it returns [] at once. The engine reads `frame` from its worker
+        thread: do not write into it before this returns.
         """
         if self._state is not EngineState.RUNNING:
             raise EngineNotRunning(f"detector engine is {self._state}")

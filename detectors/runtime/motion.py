@@ -12,12 +12,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
 from detectors.runtime.preprocess import Region, check_frame, square_around
+
+if TYPE_CHECKING:
+    from hub.config.detector import DetectorConfig
 
 __all__ = ["MotionGate", "MotionResult", "regions_around"]
 
@@ -79,6 +83,19 @@ class MotionGate:
         self._shape: tuple[int, int] | None = None
         self._background: npt.NDArray[np.float32] | None = None
         self._last_run: float | None = None
+
+    @classmethod
+    def from_config(cls, camera_id: str, config: DetectorConfig) -> MotionGate:
+        """A gate with the motion settings of the config's `detector` section."""
+        return cls(
+            camera_id,
+            input_size=config.input_size,
+            height=config.motion_height,
+            threshold=config.motion_threshold,
+            min_area=config.motion_min_area,
+            recheck_s=config.recheck_s,
+            max_regions=config.max_regions,
+        )
 
     def reset(self) -> None:
         """Forgets the background: the next sample is compared with nothing and checked whole."""
