@@ -74,7 +74,9 @@ class DetectorConfig(Section):
     iou: float = Field(
         default=0.5, gt=0, le=1, description="Overlap above which a same-class box is a duplicate."
     )
-    max_batch: int = Field(default=8, ge=1, le=64, description="Frames per inference batch.")
+    # On the 2-core CPU box a batch of 8 ran no more frames/s than single frames (~25-42 vs
+    # ~37-41 with 2 threads, bench/crops.py) and takes ~200 ms: batching pays on GPUs.
+    max_batch: int = Field(default=8, ge=1, le=64, description="Views per inference batch.")
     max_wait_ms: int = Field(
         default=20, ge=0, le=1000, description="How long a batch waits to fill before running."
     )
