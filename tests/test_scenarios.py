@@ -70,13 +70,16 @@ def test_ground_truth_follows_the_script_and_the_room() -> None:
     ]
     hot = Scenario.from_dict({**SHORT.to_dict(), "room": "hot_kitchen"})
     assert [v.type for v in ground_truth(hot)] == ["no_chef_hat", "rat"]  # masks not required
-    # Walking in bare-headed: the violation starts once the whole figure is in view.
+    # Walking in bare-headed: the violation starts once the head is in view.
     walk = Scenario("walk", duration_s=10, seed=1, workers=(
         WorkerScript(path=((0, 1.3, 0.8), (5, 0.5, 0.8)), hat="none"),
     ))  # fmt: skip
     (v,) = ground_truth(walk)
     assert v.type == "no_chef_hat" and 2.0 < v.start_s < 2.6 and v.end_s == 10.0
-    assert walk.workers[0].in_view(v.start_s) and not walk.workers[0].in_view(v.start_s - 0.04)
+    walker = walk.workers[0]
+    assert walker.in_view(v.start_s, head_only=True)
+    assert not walker.in_view(v.start_s - 0.04, head_only=True)
+    assert not walker.in_view(v.start_s)  # the arms are not in the picture yet
 
 
 def test_catalogue_covers_the_issue() -> None:

@@ -44,12 +44,14 @@ VIOLATION_TYPES = ("no_chef_hat", "no_mask", "no_gloves", "rat", "cockroach")
 HATS = ("none", "toque", "cap")
 PESTS = ("rat", "cockroach")
 ASPECT = 16 / 9  # the cameras' picture: width / height
-# A worker's head radius and half the body's width, as fractions of the person's height (the
-# proportions detectors.scenes.people draws with); a worker counts as in view when the whole
-# figure is inside the picture, so every part a violation shows in can be seen.
-_HEAD_R = 0.075
+# Half the width of a worker's head and of the whole figure (arms out), and the top of a bare
+# head above the feet, as fractions of the person's height (the proportions
+# detectors.scenes.people draws with, plus room for the sway). A hat or mask violation shows
+# while the head is in the picture, a gloves violation while the whole figure is.
+_HALF_HEAD = 0.09
 _HALF_WIDTH = 0.2
-_HEAD_TOP = 1.0  # the top of a bare head, above the feet
+_HEAD_TOP = 1.0
+_NECK = 0.8
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,11 +106,13 @@ class WorkerScript:
         """Person height (fraction of the picture's) with the feet at ``y``: nearer is bigger."""
         return self.height or 0.3 + 0.45 * min(1.0, max(0.0, y))
 
-    def in_view(self, t: float) -> bool:
+    def in_view(self, t: float, *, head_only: bool = False) -> bool:
+        """Whether the worker's whole figure (or just the head) is inside the picture."""
         x, y = self.position(t)
         h = self.height_at(y)
-        margin = _HALF_WIDTH * h / ASPECT
-        return margin <= x <= 1 - margin and y - _HEAD_TOP * h >= 0 and y <= 1.0
+        margin = (_HALF_HEAD if head_only else _HALF_WIDTH) * h / ASPECT
+        bottom = y - _NECK * h if head_only else y
+        return margin <= x <= 1 - margin and y - _HEAD_TOP * h >= 0 and bottom <= 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,7 +225,7 @@ def _problems(s: Scenario) -> list[str]:
 
 
 def _worker_types(s: Scenario, w: WorkerScript, t: float) -> set[str]:
-    if not w.in_view(t):
+    if not w.in_view(t, head_only=True):
         return set()
     hat, mask, gloves = w.outfit(t)
     found = set()
@@ -230,7 +234,7 @@ def _worker_types(s: Scenario, w: WorkerScript, t: float) -> set[str]:
     if s.room in GLOVE_MASK_ROOMS:
         if not mask:
             found.add("no_mask")
-        if not gloves:
+        if not gloves and w.in_view(t):  # both hands in the picture
             found.add("no_gloves")
     return found
 
