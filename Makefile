@@ -60,5 +60,8 @@ bench-alerts: system-deps venv
 bench-health: system-deps venv
 	$(PY) bench/health.py 8
 
+bench-scenarios: system-deps venv
+	$(PY) bench/scenarios.py
+
 clean:
 	rm -rf $(VENV) data .pytest_cache
