@@ -117,6 +117,16 @@ def test_clip_is_deterministic_cached_and_in_the_simulators_format(
     assert time.monotonic() - t0 < 0.5
 
 
+def test_a_changed_script_replaces_its_cached_clip(tmp_path: Path) -> None:
+    first = render_scenario(Scenario("p", duration_s=1, seed=1), tmp_path)
+    # A name that extends the first one's is another scenario: its clip stays.
+    other = render_scenario(Scenario("p-2", duration_s=1, seed=1), tmp_path)
+    changed = render_scenario(Scenario("p", duration_s=1, seed=2), tmp_path)
+    assert len(list(tmp_path.iterdir())) == 6  # clip, boxes and record of each
+    assert changed.path.is_file() and other.path.is_file() and not first.path.exists()
+    assert not first.boxes_path.exists()
+
+
 def test_frames_show_what_the_script_says() -> None:
     frames = list(iter_frames(SHORT))
     classes = [{b.cls for b in boxes} for _, boxes in frames]

@@ -17,6 +17,7 @@ import dataclasses
 import json
 import math
 import os
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -230,6 +231,7 @@ def render_scenario(scenario: Scenario, cache_dir: Path) -> ScenarioClip:
 
         _write(clip, lambda part: _encode(video(), part, WIDTH, HEIGHT, BITRATE))
         _write(boxes_path, lambda part: part.write_text("\n".join(lines) + "\n"))
+        _prune(cache_dir, scenario.name, key)
     text = json.dumps(
         {"scenario": scenario.to_dict(), "truth": [dataclasses.asdict(v) for v in truth]},
         indent=1,
@@ -270,6 +272,14 @@ def _encode(
         for packet in ctx.encode(None):
             fh.write(bytes(packet))
     return count
+
+
+def _prune(cache_dir: Path, name: str, key: str) -> None:
+    """Drop the scenario's clips of older scripts or renderers: each is megabytes."""
+    stale = re.compile(rf"{re.escape(name)}-(?!{key})[0-9a-f]{{16}}\.(h264|json|boxes\.jsonl)")
+    for path in cache_dir.iterdir():
+        if stale.fullmatch(path.name):
+            path.unlink(missing_ok=True)
 
 
 def _write(path: Path, write: Callable[[Path], object]) -> None:
