@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from hub.alerts import AlertService
 from hub.config import Camera, HubConfig
+from hub.detection import DetectionService
 from hub.health import HealthService, HubProbe
 from hub.ingest.backoff import Backoff
 from hub.ingest.stats import StreamStats
@@ -103,6 +104,15 @@ class Hub:
             expire_exports=self.exporter.expire,
         )
         self.cameras: dict[str, CameraEntry] = {}
+        # Detection (hub/detection): the shared inference engine, each camera's rules, and
+        # violation events with snapshot and clip. Runs only with `detector.enabled`.
+        self.detection = DetectionService(
+            config,
+            self.db,
+            self.store,
+            raise_event=self.alerts.raise_event,
+            spool_dir=Path(config.recording.spool_dir),
+        )
         # Health (hub/health): samples keyframes, checks cameras and the hub, records history
         # and raises health events through the alerts outbox.
         self.health = HealthService(
@@ -112,7 +122,7 @@ class Hub:
                 spool_usage=self.spool.usage_bytes,
                 spool_quota=int(config.recording.spool_quota_gb * 1e9),
                 store_failing_since=lambda: self.archive.failing_since,
-                detector_backlog=lambda: None,  # no detector yet: reported "not running"
+                detector_backlog=self.detection.backlog,  # None: "not running"
                 recording=config.recording.enabled,
                 segment_s=config.recording.segment_seconds,
             ),
@@ -162,9 +172,13 @@ class Hub:
                 )
                 recorder.start()
             self.health.watch(camera.id, school.id, camera.kitchen, supervisor, source.onvif)
+            sampler = self.health.sampler(camera.id)  # one decode serves health and detection
+            if sampler is not None:
+                self.detection.watch(camera, school.id, sampler, supervisor.fanout)
             supervisor.start()
             self.cameras[camera.id] = CameraEntry(camera.id, school.id, supervisor, recorder)
         await self.health.start()
+        await self.detection.start()  # a model that cannot load is logged; the hub runs on
         self.state = HubState.RUNNING
         log.info("hub running: %d cameras", len(self.cameras))
 
@@ -172,8 +186,10 @@ class Hub:
         if self.state is not HubState.RUNNING:
             return
         # Reverse order of start; a failing step must not leave the later ones running.
-        # Health goes first: a hub shutting down is no camera problem.
+        # Detection goes first (open violations end, clips in progress are written), then
+        # health: a hub shutting down is no camera problem.
         steps = (
+            self.detection.stop,
             self.health.stop,
             self._stop_ingest,
             self.maintenance.stop,

@@ -99,6 +99,10 @@ def test_low_scores_and_outscored_bare_heads_do_not_count() -> None:
     assert run(j, [worker(100, score=0.5)] * 8) == []
     both = [*worker(100, bare=False, score=0.9), Detection("head_bare", 0.7, 136, 206, 184, 258)]
     assert run(judge(), [both] * 8) == []
+    # A cap the detector also calls a bare head underneath, about as sure: not evidence.
+    cap = Detection("head_chef_hat", 0.44, 135, 146, 189, 261)
+    under = Detection("head_bare", 0.51, 133, 211, 187, 269)
+    assert run(judge(), [[worker(100)[0], cap, under]] * 8) == []
 
 
 # -- one worker, ten minutes: one event -------------------------------------------------

@@ -16,7 +16,16 @@ from typing import Final
 from detectors.detection import Detection
 from hub.config.detection import HYGIENE, ViolationType, Zone
 
-from .geometry import Box, box_of, center, containment, expand, inside_polygon, iou
+from .geometry import (
+    Box,
+    box_of,
+    center,
+    containment,
+    expand,
+    inside_polygon,
+    iou,
+    overlap_of_smaller,
+)
 from .tracker import Track, Tracker
 
 __all__ = ["Observation", "ZoneFilter", "observe"]
@@ -39,7 +48,15 @@ FAMILY_TYPE: Final = {
 }
 PEST_TYPE: Final = {"rat": ViolationType.RAT, "cockroach": ViolationType.COCKROACH}
 _ATTACH_MIN: Final = 0.6  # share of a part inside a person's box (grown 10 %) to belong to it
-_SAME_PART_IOU: Final = 0.3  # a bare and a covered box overlapping this much are one part
+_SAME_PART_IOU: Final = 0.3  # orphan boxes overlapping this much are one part
+_SAME_PART_SHARE: Final = 0.5  # a bare box this much inside a covered one (or back) is one part
+# A bare part counts only when it outscores a covered guess of the same part by this much:
+# a head the detector calls both bare and hatted is not evidence of a bare head.
+_AMBIGUOUS: Final = 0.1
+# Heads and faces sit in the top part of a person's box, standing, bending or behind a
+# counter (the box then ends at the counter); lower down they are hands, pans, stains.
+_UPPER: Final = frozenset({"head", "face"})
+_UPPER_SHARE: Final = 0.4
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,21 +92,27 @@ def _reference(track: Track, size: tuple[int, int]) -> tuple[float, float]:
     return x / max(size[0], 1), y / max(size[1], 1)
 
 
-def _owner(part: Box, persons: list[Track]) -> Track | None:
-    """The person holding the part; of several, the one whose centre line is nearest."""
+def _owner(part: Box, family: str, persons: list[Track]) -> tuple[Track | None, bool]:
+    """(the person holding the part, whether any person's box holds it). Of several, the
+    owner is the one whose centre line is nearest; a head or face held below the top of every
+    box holding it has no owner (a "head" at a person's waist is something else)."""
     best: tuple[float, Track] | None = None
+    held = False
     for person in persons:
         if containment(part, expand(person.box, 0.1)) < _ATTACH_MIN:
             continue
-        width = max(person.box[2] - person.box[0], 1.0)
-        offset = abs(center(part)[0] - center(person.box)[0]) / width
+        held = True
+        x0, y0, x1, y1 = person.box
+        if family in _UPPER and center(part)[1] > y0 + (y1 - y0) * _UPPER_SHARE:
+            continue
+        offset = abs(center(part)[0] - (x0 + x1) / 2) / max(x1 - x0, 1.0)
         if best is None or offset < best[0]:
             best = (offset, person)
-    return None if best is None else best[1]
+    return (None if best is None else best[1]), held
 
 
 def _violating(family: str, parts: list[Detection], min_score: float) -> list[Detection]:
-    """Bare parts not outscored by a covered box of the same part."""
+    """Bare parts that clearly outscore every covered box of the same part."""
     covered = [p for p in parts if p.cls == _COVERED[family]]
     return [
         p
@@ -97,7 +120,9 @@ def _violating(family: str, parts: list[Detection], min_score: float) -> list[De
         if p.cls == _BARE[family]
         and p.score >= min_score
         and not any(
-            iou(box_of(p), box_of(c)) > _SAME_PART_IOU and c.score >= p.score for c in covered
+            overlap_of_smaller(box_of(p), box_of(c)) >= _SAME_PART_SHARE
+            and c.score >= p.score - _AMBIGUOUS
+            for c in covered
         )
     ]
 
@@ -139,11 +164,11 @@ def observe(
         family = _FAMILY.get(det.cls)
         if family is None or FAMILY_TYPE[family] not in rules:
             continue
-        owner = _owner(box_of(det), persons)
-        if owner is None:
-            orphans.setdefault(family, []).append(det)
-        else:
+        owner, held = _owner(box_of(det), family, persons)
+        if owner is not None:
             parts.setdefault(owner.id, []).append(det)
+        elif not held:  # a part without its person (e.g. above a counter) is judged alone
+            orphans.setdefault(family, []).append(det)
     for family, loose in orphans.items():
         groups = _clusters(loose)
         for track, group in zip(

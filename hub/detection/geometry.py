@@ -6,7 +6,16 @@ from collections.abc import Sequence
 
 from detectors.detection import Detection
 
-__all__ = ["Box", "box_of", "center", "containment", "expand", "inside_polygon", "iou"]
+__all__ = [
+    "Box",
+    "box_of",
+    "center",
+    "containment",
+    "expand",
+    "inside_polygon",
+    "iou",
+    "overlap_of_smaller",
+]
 
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1
 
@@ -35,6 +44,12 @@ def containment(inner: Box, outer: Box) -> float:
     """The share of `inner` that lies inside `outer` (1.0: wholly inside)."""
     area = _area(inner)
     return _overlap(inner, outer) / area if area > 0 else 0.0
+
+
+def overlap_of_smaller(a: Box, b: Box) -> float:
+    """The share of the smaller box inside the other (a hat box holds the face below it)."""
+    smaller = min(_area(a), _area(b))
+    return _overlap(a, b) / smaller if smaller > 0 else 0.0
 
 
 def expand(b: Box, frac: float) -> Box:

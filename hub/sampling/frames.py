@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,6 +51,8 @@ class FrameMailbox:
         self.full_color = full_color
         self.every_frame = every_frame
         self.next_at = 0.0  # arrival time this consumer wants its next frame; sampler-owned
+        # Called (from the sampler thread) after each frame, e.g. to wake an asyncio task.
+        self.notify: Callable[[], None] | None = None
         self.dropped = 0
         self._frames: deque[SampledFrame] = deque(maxlen=maxsize)
         self._lock = threading.Lock()
@@ -59,6 +62,9 @@ class FrameMailbox:
             if len(self._frames) == self._frames.maxlen:
                 self.dropped += 1
             self._frames.append(frame)
+        notify = self.notify
+        if notify is not None:
+            notify()
 
     def drain(self) -> list[SampledFrame]:
         """Every frame waiting, oldest first; empties the mailbox."""

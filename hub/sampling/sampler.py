@@ -81,7 +81,8 @@ class FrameSampler:
     ) -> FrameMailbox:
         """A consumer's mailbox: a frame at most every `interval_s` (default: the sampler's);
         `full_color` adds the full-resolution BGR picture; `every_frame` allows decoding
-        within GOPs when keyframes come less often than `interval_s`. Call before start()."""
+        within GOPs when keyframes come less often than `interval_s`. Safe while running:
+        the sampler thread reads the mailbox tuple, which is replaced, never changed."""
         mailbox = FrameMailbox(
             f"{self.camera_id}:{name}",
             maxsize,
@@ -175,8 +176,9 @@ class FrameSampler:
         except DecodeError as exc:
             self.decode_errors += 1
             self._feeding = False  # the rest of this GOP refers to what failed
-            level = logging.WARNING if self.decode_errors == 1 else logging.DEBUG
-            log.log(level, "%s: frame not decoded: %s", self.camera_id, exc)
+            # A corrupt frame is this camera's error: said once, then counted (DEBUG).
+            level = logging.ERROR if self.decode_errors == 1 else logging.DEBUG
+            log.log(level, "%s: frame not decoded (corrupt data?): %s", self.camera_id, exc)
             return
         if picture is not None:
             self.pictures += 1

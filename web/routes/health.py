@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from web.deps import HubDep
 from web.routes.cameras import camera_views
@@ -20,6 +21,9 @@ class Health(BaseModel):
     spool_damaged_parts: int
     spool_dropped_segments: int
     object_store_failing_since: datetime | None
+    detection: dict[str, Any] = Field(
+        description="Detector state (new, disabled, failed, running, stopped) and totals"
+    )
 
 
 @router.get("/healthz")
@@ -32,4 +36,5 @@ async def healthz(hub: HubDep) -> Health:
         spool_damaged_parts=hub.archive.damaged_parts,
         spool_dropped_segments=hub.archive.dropped,
         object_store_failing_since=hub.archive.failing_since,
+        detection=hub.detection.totals(),
     )

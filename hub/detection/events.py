@@ -1,0 +1,335 @@
+"""Violation events in the database, with their snapshot and clip.
+
+The cameras' loops never wait for the database or the object store: every write is a job
+on one bounded queue, run in order by one writer task (an event's row is written before its
+updates, its updates before its end). An opened event first gets its annotated snapshot
+(stored, or kept locally when the store is down: the row is written either way), then its
+clip: once the post-roll has passed, the pre-roll ring's packets from `pre_roll_s` before the
+start to `post_roll_s` after the event was raised become a copy-mode MP4, stored like any clip.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from detectors.detection import Detection
+from hub.config.detection import PESTS
+from storage.db.database import Database
+from storage.db.models import Event, EventKind
+from storage.mp4 import Mp4Error
+
+from .media import EventMedia, media_key, write_clip
+from .ring import PacketRing
+from .rules import Closed, Opened, Updated
+from .snapshot import SnapshotError, render_snapshot
+
+__all__ = ["CameraRef", "RaiseEvent", "ViolationEvents"]
+
+log = logging.getLogger(__name__)
+
+RaiseEvent = Callable[[AsyncSession, Event], Awaitable[Event]]
+Job = Callable[[], Awaitable[None]]
+
+_QUEUE_LIMIT: Final = 10_000  # jobs; reached only when the database is stuck
+_CLIP_GRACE_S: Final = 30.0  # beyond the post-roll, how long a clip waits for its video
+_STOP_WAIT_S: Final = 30.0  # at stop, for the clips in progress to be written
+
+
+@dataclass(frozen=True, slots=True)
+class CameraRef:
+    camera_id: str
+    school_id: str
+
+
+def _utc(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC)
+
+
+def _boxes(dets: tuple[Detection, ...]) -> list[list[Any]]:
+    return [[d.cls, round(d.score, 3), *(round(v) for v in (d.x0, d.y0, d.x1, d.y1))] for d in dets]
+
+
+class ViolationEvents:
+    def __init__(
+        self,
+        db: Database,
+        media: EventMedia,
+        *,
+        raise_event: RaiseEvent | None,
+        tz: tzinfo,
+        pre_roll_s: float,
+        post_roll_s: float,
+        snapshot_quality: int = 85,
+    ) -> None:
+        self._db = db
+        self.media = media
+        self._raise_event = raise_event
+        self._tz = tz
+        self.pre_roll_s = pre_roll_s
+        self.post_roll_s = post_roll_s
+        self._quality = snapshot_quality
+        self._queue: asyncio.Queue[Job | None] = asyncio.Queue(_QUEUE_LIMIT + 1)
+        self._writer: asyncio.Task[None] | None = None
+        self._retry: asyncio.Task[None] | None = None
+        self._clips: set[asyncio.Task[None]] = set()
+        self.counts: dict[str, int] = dict.fromkeys(
+            ("opened", "updated", "closed", "clips", "clip_failures", "snapshot_failures",
+             "write_failures", "dropped"), 0,
+        )  # fmt: skip
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self, camera_ids: list[str]) -> None:
+        """Close what a previous run left open, then start writing."""
+        if self._writer is not None:
+            return
+        try:
+            await self._close_stale(camera_ids)
+        except Exception:
+            log.exception("detection: cannot close violation events left open by the last run")
+        self._writer = asyncio.create_task(self._run(), name="detection:events")
+        self._retry = asyncio.create_task(self.media.retry_forever(), name="detection:media")
+
+    async def stop(self) -> None:
+        """Finish the clips in progress (their rings have stopped: they end short), write
+        what is queued, stop."""
+        if self._clips:
+            await asyncio.wait(set(self._clips), timeout=_STOP_WAIT_S)
+        for task in list(self._clips):
+            task.cancel()
+        if self._retry is not None:
+            self._retry.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._retry
+        if self._writer is not None:
+            self._queue.put_nowait(None)
+            await self._writer
+        self._writer = self._retry = None
+
+    @property
+    def backlog(self) -> int:
+        return self._queue.qsize()
+
+    def _submit(self, job: Job) -> None:
+        if self._queue.qsize() < _QUEUE_LIMIT:
+            self._queue.put_nowait(job)
+        else:
+            self.counts["dropped"] += 1
+            log.error("detection: event write dropped (database backlog)")
+
+    async def _run(self) -> None:
+        while (job := await self._queue.get()) is not None:
+            try:
+                await job()
+            except Exception:
+                self.counts["write_failures"] += 1
+                log.exception("detection: cannot write a violation event")
+
+    async def _close_stale(self, camera_ids: list[str]) -> None:
+        if not camera_ids:
+            return
+        async with self._db.session() as session:
+            rows = await session.scalars(
+                select(Event).where(
+                    Event.kind == EventKind.VIOLATION,
+                    Event.ended_at.is_(None),
+                    Event.camera_id.in_(camera_ids),
+                )
+            )
+            for row in rows:
+                row.ended_at = row.updated_at  # its last known moment
+                log.info("detection: closed %s event %s left open", row.type, row.id)
+
+    # -- transitions -------------------------------------------------------------------------
+
+    def opened(
+        self,
+        camera: CameraRef,
+        op: Opened,
+        frame: npt.NDArray[np.uint8] | None,
+        detections: list[Detection],
+        ring: PacketRing | None,
+    ) -> str:
+        """Queue a new event; returns its id (updates and the end refer to it)."""
+        event_id = uuid.uuid4().hex
+        self._submit(lambda: self._open(event_id, camera, op, frame, detections))
+        if ring is not None:
+            task = asyncio.create_task(
+                self._clip(event_id, camera, op, ring), name=f"{camera.camera_id}:clip"
+            )
+            self._clips.add(task)
+            task.add_done_callback(self._clips.discard)
+        return event_id
+
+    def updated(self, event_id: str, up: Updated) -> None:
+        async def job() -> None:
+            async with self._db.session() as session:
+                row = await session.get(Event, event_id)
+                if row is None:
+                    return
+                row.updated_at = _utc(up.at)
+                row.confidence = round(up.confidence, 4)
+                row.detail = self._merged(row.detail, tracks=list(up.tracks))
+            self.counts["updated"] += 1
+
+        self._submit(job)
+
+    def closed(self, event_id: str, cl: Closed, now: float) -> None:
+        async def job() -> None:
+            async with self._db.session() as session:
+                row = await session.get(Event, event_id)
+                if row is None:
+                    return
+                row.ended_at = _utc(cl.ended_at)
+                row.updated_at = _utc(max(now, cl.ended_at))
+                row.confidence = round(cl.confidence, 4)
+                row.detail = self._merged(row.detail, tracks=list(cl.tracks))
+            self.counts["closed"] += 1
+
+        self._submit(job)
+
+    @staticmethod
+    def _merged(detail: str | None, **facts: Any) -> str:
+        try:
+            data = json.loads(detail) if detail else {}
+        except ValueError:
+            data = {}
+        data = data if isinstance(data, dict) else {}
+        data.update(facts)
+        return json.dumps(data, ensure_ascii=False)
+
+    # -- the jobs ----------------------------------------------------------------------------
+
+    async def _open(
+        self,
+        event_id: str,
+        camera: CameraRef,
+        op: Opened,
+        frame: npt.NDArray[np.uint8] | None,
+        detections: list[Detection],
+    ) -> None:
+        started = _utc(op.started_at)
+        snapshot_key = await self._snapshot(event_id, camera, op, frame, detections)
+        stored = snapshot_key is not None and await self.media.upload(snapshot_key, "image/jpeg")
+        size = None if frame is None else [int(frame.shape[1]), int(frame.shape[0])]
+        event = Event(
+            id=event_id,
+            kind=EventKind.VIOLATION,
+            type=str(op.vtype),
+            severity="urgent" if op.vtype in PESTS else "warning",  # the type rule may change it
+            camera_id=camera.camera_id,
+            started_at=started,
+            updated_at=_utc(op.at),
+            confidence=round(op.confidence, 4),
+            track_id=op.track,
+            snapshot_key=snapshot_key if stored else None,
+            detail=json.dumps(
+                {
+                    "summary": f"{op.vtype} ({op.track}, {op.confidence:.2f})",
+                    "tracks": [op.track],
+                    "raised_at": _utc(op.at).isoformat(),
+                    "evidence": _boxes(op.evidence),
+                    "frame_size": size,
+                },
+                ensure_ascii=False,
+            ),
+        )
+        async with self._db.session() as session:
+            if self._raise_event is not None:
+                await self._raise_event(session, event)
+            else:  # no alerts service: the event is still recorded for the console
+                session.add(event)
+        self.counts["opened"] += 1
+        log.info(
+            "%s: %s since %s (%s, %.2f)",
+            camera.camera_id, op.vtype, started.isoformat(), op.track, op.confidence,
+        )  # fmt: skip
+        if snapshot_key is not None and not stored:
+            await self.media.defer(event_id, "snapshot_key", snapshot_key, "image/jpeg")
+
+    async def _snapshot(
+        self,
+        event_id: str,
+        camera: CameraRef,
+        op: Opened,
+        frame: npt.NDArray[np.uint8] | None,
+        detections: list[Detection],
+    ) -> str | None:
+        """The annotated JPEG saved locally under its key; None when there is no picture."""
+        if frame is None:
+            return None
+        title = (
+            f"{op.vtype} {camera.camera_id} {_utc(op.at).astimezone(self._tz):%Y-%m-%d %H:%M:%S}"
+        )
+        try:
+            data = await asyncio.to_thread(
+                render_snapshot, frame, detections, op.evidence, title=title,
+                quality=self._quality,
+            )  # fmt: skip
+            key = self._key("snapshots", camera, op, event_id, "jpg")
+            await asyncio.to_thread(self.media.save, key, data)
+        except (SnapshotError, OSError) as exc:
+            self.counts["snapshot_failures"] += 1
+            log.error("%s: no snapshot for %s: %s", camera.camera_id, op.vtype, exc)
+            return None
+        return key
+
+    def _key(self, kind: str, camera: CameraRef, op: Opened, event_id: str, ext: str) -> str:
+        name = f"{op.vtype}-{event_id[:8]}"
+        return media_key(
+            kind, camera.school_id, camera.camera_id, _utc(op.started_at), self._tz, name, ext
+        )
+
+    async def _clip(self, event_id: str, camera: CameraRef, op: Opened, ring: PacketRing) -> None:
+        start, end = op.started_at - self.pre_roll_s, op.at + self.post_roll_s
+        try:
+            async with asyncio.timeout(self.post_roll_s + _CLIP_GRACE_S):
+                clip = await ring.clip(start, end)
+        except TimeoutError:
+            clip = None
+        if clip is None:
+            self.counts["clip_failures"] += 1
+            log.error(
+                "%s: no video for the clip of %s event %s", camera.camera_id, op.vtype, event_id
+            )
+            return
+        key = self._key("clips", camera, op, event_id, "mp4")
+        try:
+            await asyncio.to_thread(write_clip, clip, self.media.local_path(key))
+        except Mp4Error as exc:
+            self.counts["clip_failures"] += 1
+            log.error("%s: clip of event %s not written: %s", camera.camera_id, event_id, exc)
+            return
+        stored = await self.media.upload(key, "video/mp4")
+        span = {
+            "start": _utc(clip.start).isoformat(),
+            "end": _utc(clip.end).isoformat(),
+            "complete": clip.complete,
+        }
+
+        async def job() -> None:
+            async with self._db.session() as session:
+                row = await session.get(Event, event_id)
+                if row is None:
+                    return
+                row.detail = self._merged(row.detail, clip=span)
+                if stored:
+                    row.clip_key = key
+            if not stored:
+                await self.media.defer(event_id, "clip_key", key, "video/mp4")
+            self.counts["clips"] += 1
+
+        self._submit(job)
