@@ -80,6 +80,14 @@ def test_three_of_five_raises_at_the_third_sighting_and_starts_at_the_first() ->
     assert 0.79 < opened.confidence < 0.81
 
 
+def test_an_isolated_early_sighting_helps_raise_but_does_not_start_the_event() -> None:
+    j = judge()
+    frames = [worker(100), worker(100, bare=False), worker(100, bare=False), worker(100)]
+    assert run(j, frames) == []
+    out = j.sample(4, worker(100), SIZE)  # sightings at 0, 3, 4: three of five
+    assert [(t.started_at, t.at) for t in out if isinstance(t, Opened)] == [(3, 4)]
+
+
 def test_k_and_n_are_configurable_per_type() -> None:
     j = judge(types={"no_chef_hat": {"k": 1, "n": 1}})
     assert kinds(j.sample(0, worker(100), SIZE)) == ["Opened"]

@@ -1,12 +1,12 @@
 """Observations over time -> violation events: k of n persistence, merging and cooldown.
 
 A (track, type) pair raises a violation when it was seen in `k` of its last `n` samples; the
-event starts at the first of those sightings. While any track holds it the event goes on and
-is refreshed every `update_every_s`. A track that is lost and found again as a new track (an
-occlusion, a missed detection) continues the same event when that event has no other track
-holding it, so one worker without a hat for ten minutes stays ONE event. The event ends
-`cooldown_s` after the violation was last seen, at that last sighting. Pure logic: the
-caller feeds samples with their times and acts on the transitions returned.
+event starts at the first sighting of the run that raised it. While any track holds it, the
+event goes on and is refreshed every `update_every_s`. A track that is lost and found again
+as a new track (an occlusion, a missed detection) continues the same event when that event
+has no other track holding it, so one worker without a hat for ten minutes stays ONE event.
+The event ends `cooldown_s` after the violation was last seen, at that last sighting. Pure
+logic: the caller feeds samples with their times and acts on the transitions returned.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ from hub.config.detection import ViolationType
 from .evidence import Observation
 
 __all__ = ["Closed", "Opened", "Transition", "Updated", "ViolationRules"]
+
+_BRIDGED = 1  # missed samples a run of sightings bridges when dating the start
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +74,18 @@ class _Violation:
     @property
     def confidence(self) -> float:
         return self.score_sum / self.sightings if self.sightings else 0.0
+
+
+def _onset(times: Iterable[float], seen: list[bool]) -> float:
+    """When the violation began: the first sighting of the latest run of sightings, a run
+    bridging single missed samples. An isolated sighting two or more samples before it
+    (a flicker of the detector) helps reach k but is not the start."""
+    stamps = list(times)
+    hits = [i for i, s in enumerate(seen) if s]
+    first = len(hits) - 1
+    while first > 0 and hits[first] - hits[first - 1] <= _BRIDGED + 1:
+        first -= 1
+    return stamps[hits[first]]
 
 
 class ViolationRules:
@@ -191,8 +205,9 @@ class ViolationRules:
         )
         self._open[violation.key] = violation
         self._attach(violation, key)
+        started = _onset(times, [o.seen for o in window])
         return Opened(
-            violation.key, obs.vtype, obs.track, seen[0], at, violation.confidence, obs.evidence
+            violation.key, obs.vtype, obs.track, started, at, violation.confidence, obs.evidence
         )
 
     def _attach(self, violation: _Violation, key: tuple[str, ViolationType]) -> None:
