@@ -167,6 +167,13 @@ def test_two_workers_without_hats_at_once_are_two_events() -> None:
     assert len(opened) == 2 and len({o.track for o in opened}) == 2
 
 
+def test_a_camera_gone_quiet_still_ends_its_events_after_the_cooldown() -> None:
+    j = judge(cooldown_s=30)
+    run(j, [worker(100)] * 6)
+    assert j.idle(20) == []  # within the cooldown of the last sighting (5)
+    assert [(type(t).__name__, getattr(t, "ended_at", None)) for t in j.idle(40)] == [("Closed", 5)]
+
+
 def test_close_all_ends_open_violations_at_their_last_sighting() -> None:
     j = judge()
     run(j, [worker(100)] * 6)

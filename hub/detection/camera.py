@@ -128,6 +128,7 @@ class CameraDetector:
         self.ring = ring
         self._crop_classes = crop_classes
         self._carry_age = recheck_s * _CARRY_RECHECKS
+        self._idle_s = recheck_s
         self._clock = clock
         self._known = _Known()
         self._event_ids: dict[str, str] = {}  # the rules' violation key -> event id
@@ -167,7 +168,14 @@ class CameraDetector:
 
     async def _run(self) -> None:
         while True:
-            await self._wake.wait()
+            try:
+                async with asyncio.timeout(self._idle_s):
+                    await self._wake.wait()
+            except TimeoutError:
+                # No pictures (the camera is offline): violations still end after their
+                # cooldown, at their last sighting, rather than stay open until it is back.
+                self._apply(list(self._judge.idle(self._clock())), None, [])
+                continue
             self._wake.clear()
             frames = self._mailbox.drain()
             if not frames:

@@ -64,6 +64,10 @@ class CameraJudge:
         self.rules.forget_tracks(t.id for t in self.tracker.tracks)
         self.tracker.reset()
 
+    def idle(self, now: float) -> list[Transition]:
+        """No sample came: end what has been absent past its cooldown by `now`."""
+        return self.rules.apply(now, ())
+
     def close_all(self) -> list[Closed]:
         return self.rules.close_all()
 

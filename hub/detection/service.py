@@ -12,6 +12,7 @@ missing decodes nothing for detection. Counters for /healthz come from `status()
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -130,8 +131,7 @@ class DetectionService:
     async def stop(self) -> None:
         if self.state is not DetectionState.RUNNING:
             return
-        for detector in self.cameras.values():
-            await detector.stop()
+        await asyncio.gather(*(detector.stop() for detector in self.cameras.values()))
         await self.engine.stop()
         await self.events.stop()
         self.state = DetectionState.STOPPED
