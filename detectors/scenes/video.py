@@ -42,8 +42,10 @@ FPS = 25
 GOP_FRAMES = FPS  # a keyframe every second: the detector samples keyframes
 BITRATE = 1_500_000  # what make_media gives its 720p clips, a typical canteen camera's
 FOOTAGE_BITRATE = 1_000_000
-# Bump when the drawing changes, so cached clips of the old look are not reused.
+# Bump when the drawing (or the footage conversion) changes: cached clips of the old look are
+# then not reused.
 RENDER_VERSION = 2
+FOOTAGE_VERSION = 1
 _NOISE_PLANES = 8  # sensor noise: frames pick one of a few pre-drawn planes (cheap, still lively)
 _PAD = 4  # pixels around an actor's boxes that antialiased edges may touch
 # Seconds per period of the working motion (arms, lean) and the sway; periods divide the clip's
@@ -305,7 +307,7 @@ def footage_clip(source: Path, cache_dir: Path) -> Path:
         seconds = int(float(container.duration or 0) / av.time_base)
     if seconds < 1:
         raise ValueError(f"{source} is shorter than a second")
-    name = f"{source.stem}-{width}x{height}-{stat.st_size}-v{RENDER_VERSION}.h264"
+    name = f"{source.stem}-{width}x{height}-{stat.st_size}-v{FOOTAGE_VERSION}.h264"
     clip = cache_dir / name
     if not clip.is_file():
         cache_dir.mkdir(parents=True, exist_ok=True)
