@@ -160,15 +160,7 @@ class DetectionService:
         return CameraDetector(
             CameraRef(camera.id, watch.school_id),
             mailbox=mailbox,
-            gate=MotionGate(
-                camera.id,
-                input_size=cfg.input_size,
-                height=cfg.motion_height,
-                threshold=cfg.motion_threshold,
-                min_area=cfg.motion_min_area,
-                recheck_s=cfg.recheck_s,
-                max_regions=cfg.max_regions,
-            ),
+            gate=MotionGate.from_config(camera.id, cfg),
             detector=self.engine,
             judge=CameraJudge(settings),
             hours=HygieneHours(camera, watch.school_id, self.config.health.kitchen_hours, self._tz),
