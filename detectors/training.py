@@ -109,8 +109,12 @@ def train(
     from ultralytics import YOLO
 
     model_spec = str(args.pop("model"))
-    if not model_spec.endswith(".yaml") and not Path(model_spec).is_file():
-        raise TrainingError(f"{model_spec}: neither a model YAML nor a weights file on disk")
+    if not model_spec.endswith(".yaml"):
+        weights = Path(model_spec)  # a relative weights path is taken from the config's folder
+        weights = weights if weights.is_absolute() else config.parent / weights
+        if not weights.is_file():
+            raise TrainingError(f"{model_spec}: neither a model YAML nor a weights file on disk")
+        model_spec = str(weights)
     model = YOLO(model_spec)
     model.train(data=str(data), project=str(project.resolve()), name=name, exist_ok=True, **args)
     best = project.resolve() / name / "weights" / "best.pt"

@@ -43,10 +43,13 @@ def draw_rat(img: Image, rng: np.random.Generator, cx: float, cy: float, length:
     tail_pts = [_rot(cx, cy, -bl * 0.5 - i * length * 0.1, math.sin(i) * bw * 0.5, angle)
                 for i in range(8)]  # fmt: skip
     cv2.polylines(img, [np.array(tail_pts, np.int32)], False, (110, 120, 150), 1, cv2.LINE_AA)
-    xs = [p[0] for p in [*tail_pts, head, body]]
-    ys = [p[1] for p in [*tail_pts, head, body]]
-    pad = bw
-    return Box("rat", min(xs) - pad * 0.5, min(ys) - pad, max(xs) + pad, max(ys) + pad)
+    # The box holds the body, head and ears: the tail is a 1 px line that vanishes at a
+    # distance, and boxes stretched over it taught the model nothing it could see.
+    reach = [_rot(cx, cy, dx, dy, angle) for dx in (-bl / 2, bl * 0.55 + length * 0.16)
+             for dy in (-bw, bw)]  # fmt: skip
+    xs = [p[0] for p in reach]
+    ys = [p[1] for p in reach]
+    return Box("rat", min(xs) - 1, min(ys) - 1, max(xs) + 2, max(ys) + 2)
 
 
 def draw_cockroach(
