@@ -45,44 +45,58 @@ database: {{url: "sqlite+aiosqlite:///hub.db"}}
 """
 
 
-def _proc_cpu_seconds(pid: int) -> float:
+def proc_cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system, all threads) another process has used so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     ticks = os.sysconf("SC_CLK_TCK")
     return (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
 
 
-def _self_cpu() -> float:
+def self_cpu_seconds() -> float:
+    """CPU seconds (user + system, all threads) this process has used so far."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
 
 
+def write_config(path: Path, urls: dict[str, str], *, segment: int, extra: str = "") -> None:
+    """A throw-away hub config: one school, these cameras (id -> RTSP URL), SQLite and a
+    local store in `path`'s folder; `extra` is appended (more YAML sections)."""
+    cams = [
+        f"      - {{id: {cam_id}, name: 摄像头{i}, rtsp_url: '{url}'}}"
+        for i, (cam_id, url) in enumerate(urls.items())
+    ]
+    path.write_text(CONFIG.format(cameras="\n".join(cams), segment=segment) + extra)
+
+
+async def wait_online(hub: Hub, timeout_s: float = 60.0) -> float:
+    """Seconds until every camera of a started hub is online; SystemExit after `timeout_s`."""
+    t0 = time.monotonic()
+    while not all(e.supervisor.status.state is CameraState.ONLINE for e in hub.cameras.values()):
+        if time.monotonic() - t0 > timeout_s:
+            raise SystemExit(f"not every camera came online within {timeout_s:.0f} s")
+        await asyncio.sleep(0.2)
+    return time.monotonic() - t0
+
+
 async def run(n: int, seconds: float, segment: int) -> None:
     with tempfile.TemporaryDirectory(prefix="bkhub-bench-") as tmp, CameraSimulator() as sim:
-        cams = []
-        for i in range(n):
-            cam_id = f"bench-{i:03d}"
-            url = sim.add_camera(cam_id, clip="people", sub_stream=False)
-            cams.append(f"      - {{id: {cam_id}, name: 摄像头{i}, rtsp_url: '{url}'}}")
+        urls = {
+            f"bench-{i:03d}": sim.add_camera(f"bench-{i:03d}", clip="people", sub_stream=False)
+            for i in range(n)
+        }
         config_path = Path(tmp) / "config.yaml"
-        config_path.write_text(CONFIG.format(cameras="\n".join(cams), segment=segment))
+        write_config(config_path, urls, segment=segment)
         hub = Hub(load_config(config_path))
         await hub.start()
         try:
-            t0 = time.monotonic()
-            while not all(
-                e.supervisor.status.state is CameraState.ONLINE for e in hub.cameras.values()
-            ):
-                if time.monotonic() - t0 > 60:
-                    raise SystemExit("not every camera came online within 60 s")
-                await asyncio.sleep(0.2)
-            online_after = time.monotonic() - t0
+            online_after = await wait_online(hub)
             await asyncio.sleep(3)  # settle: first segments opened
-            wall0, cpu0, sim0 = time.monotonic(), _self_cpu(), _proc_cpu_seconds(sim.pid)
+            wall0, cpu0, sim0 = time.monotonic(), self_cpu_seconds(), proc_cpu_seconds(sim.pid)
             packets0 = sum(s.packets_total for s in hub.stream_stats().values())
             await asyncio.sleep(seconds)
             wall = time.monotonic() - wall0
-            cpu = _self_cpu() - cpu0
-            sim_cpu = _proc_cpu_seconds(sim.pid) - sim0
+            cpu = self_cpu_seconds() - cpu0
+            sim_cpu = proc_cpu_seconds(sim.pid) - sim0
             packets = sum(s.packets_total for s in hub.stream_stats().values()) - packets0
         finally:
             await hub.stop()
