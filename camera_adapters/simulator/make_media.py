@@ -65,6 +65,7 @@ def encode_clip(
     bitrate: int,
     fps: int = FPS,
     gop: int = GOP_FRAMES,
+    preset: str = "medium",
 ) -> int:
     """Encode frames to a raw H.264 stream at ``out``; returns the number of frames."""
     ctx = av.CodecContext.create("libx264", "w")
@@ -75,7 +76,7 @@ def encode_clip(
     ctx.thread_count = 1  # one thread keeps the output byte-identical run to run
     kbps = bitrate // 1000
     ctx.options = {
-        "preset": "medium",
+        "preset": preset,
         "profile": "main",
         "x264-params": (
             f"keyint={gop}:min-keyint={gop}:scenecut=0:open-gop=0:bframes=0:"
@@ -196,16 +197,18 @@ def build(source: Path, out_dir: Path = MEDIA_DIR) -> list[Path]:
         size = {"width": rendition.width, "height": rendition.height}
         people = out_dir / f"people-{name}.h264"
         frames = resampled_frames(source, start_s=SEGMENT_START_S, seconds=SEGMENT_S, **size)
-        encode_clip(frames, people, bitrate=rendition.bitrate, **size)
+        w, h, bitrate = rendition.width, rendition.height, rendition.bitrate
+        encode_clip(frames, people, width=w, height=h, bitrate=bitrate)
         black = out_dir / f"black-{name}.h264"
-        encode_clip(black_frames(seconds=BLACK_S, **size), black, bitrate=rendition.bitrate, **size)
+        dark = black_frames(seconds=BLACK_S, **size)
+        encode_clip(dark, black, width=w, height=h, bitrate=bitrate)
         made += [people, black]
         for fault, transform in VARIANTS.items():
             source_frames = resampled_frames(
                 source, start_s=VARIANT_START_S, seconds=VARIANT_S, **size
             )
             out = variant_path(people, fault)
-            encode_clip(transform(source_frames), out, bitrate=rendition.bitrate, **size)
+            encode_clip(transform(source_frames), out, width=w, height=h, bitrate=bitrate)
             made.append(out)
     return made
 

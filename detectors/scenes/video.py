@@ -20,7 +20,6 @@ import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -246,34 +245,11 @@ def render_scenario(scenario: Scenario, cache_dir: Path) -> ScenarioClip:
 def _encode(
     frames: Iterator[av.VideoFrame], out: Path, width: int, height: int, bitrate: int
 ) -> int:
-    """Encode to a raw H.264 stream laid out as make_media.encode_clip lays out the simulator's
-    clips (main profile, no B-frames, closed GOP, SPS/PPS before every IDR, AUDs), faster."""
-    ctx = av.CodecContext.create("libx264", "w")
-    ctx.width, ctx.height, ctx.pix_fmt = width, height, "yuv420p"
-    ctx.time_base = Fraction(1, FPS)
-    ctx.framerate = Fraction(FPS, 1)
-    ctx.bit_rate = bitrate
-    ctx.thread_count = 1  # one thread keeps the output byte-identical run to run
-    kbps = bitrate // 1000
-    ctx.options = {
-        "preset": PRESET,
-        "profile": "main",
-        "x264-params": (
-            f"keyint={GOP_FRAMES}:min-keyint={GOP_FRAMES}:scenecut=0:open-gop=0:bframes=0:"
-            f"repeat-headers=1:aud=1:bitrate={kbps}:vbv-maxrate={kbps}:vbv-bufsize={kbps}"
-        ),
-    }
-    count = 0
-    with out.open("wb") as fh:
-        for count, frame in enumerate(frames, start=1):
-            frame.pts = count - 1
-            frame.time_base = ctx.time_base
-            frame.pict_type = av.video.frame.PictureType.NONE
-            for packet in ctx.encode(frame):
-                fh.write(bytes(packet))
-        for packet in ctx.encode(None):
-            fh.write(bytes(packet))
-    return count
+    """The simulator's clip layout (make_media.encode_clip) at this module's rate, GOP, preset."""
+    from camera_adapters.simulator.make_media import encode_clip
+
+    return encode_clip(frames, out, width=width, height=height, bitrate=bitrate, fps=FPS,
+                       gop=GOP_FRAMES, preset=PRESET)  # fmt: skip
 
 
 def _prune(cache_dir: Path, name: str, key: str) -> None:
