@@ -84,7 +84,7 @@ class _Counts:
 
     judged: tuple[int, ...]  # samples judged, camera by camera
     inferred: int  # samples the detector ran on (the rest: the motion gate saw no change)
-    late: int  # samples a newer one replaced in the camera's mailbox
+    late: int  # samples a newer one replaced in (or pushed out of) the camera's mailbox
     superseded: int  # samples the engine replaced with a newer one of the same camera
     lost_packets: int  # packets the samplers' queues dropped (keyframes among them)
     errors: int
@@ -99,7 +99,7 @@ class _Counts:
         return cls(
             judged=tuple(d.counters.frames for d in detectors),
             inferred=sum(d.counters.inferred for d in detectors),
-            late=sum(d.counters.late for d in detectors),
+            late=sum(d.counters.late + d.overflowed for d in detectors),
             superseded=sum(stats.dropped.values()),
             lost_packets=sum(s.dropped_packets for s in samplers if s is not None),
             errors=sum(d.counters.errors for d in detectors),
@@ -258,8 +258,7 @@ async def run_hub(sim: CameraSimulator, urls: dict[str, str], tmp: Path, seconds
         "samples inferred/cam/s",
         f"{c.inferred / wall / n:.2f} (the rest: no motion, last detections kept)",
     )
-    # The counters see a mailbox overflow only as one late frame: the shortfall against the
-    # asked rate is every sample not judged, wherever it went.
+    # The shortfall against the asked rate is every sample not judged, wherever it went.
     short = sum(max(0.0, asked * wall - j) for j in c.judged)
     _row(
         "dropped samples",

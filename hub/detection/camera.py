@@ -140,6 +140,11 @@ class CameraDetector:
     def open_events(self) -> int:
         return len(self._event_ids)
 
+    @property
+    def overflowed(self) -> int:
+        """Frames the full mailbox pushed out before this loop could read them."""
+        return self._mailbox.dropped
+
     def start(self) -> None:
         if self._task is not None:
             return

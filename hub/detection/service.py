@@ -215,7 +215,7 @@ class DetectionService:
         }
         out["events"] = dict(self.events.counts, backlog=self.events.backlog)
         out["cameras"] = {
-            cid: dict(asdict(d.counters), open_events=d.open_events)
+            cid: dict(asdict(d.counters), open_events=d.open_events, overflowed=d.overflowed)
             for cid, d in self.cameras.items()
         }
         return out
