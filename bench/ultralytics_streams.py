@@ -18,12 +18,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from detectors.training import offline_ultralytics
+from detectors.training import offline_ultralytics, scratch_config_dir
 
 
 def main() -> None:
@@ -42,7 +41,7 @@ def main() -> None:
     batch = len(args.streams.read_text().split())  # LoadStreams: one image per stream a batch
     # Read by OpenCV's FFmpeg backend when each capture opens.
     os.environ["OPENCV_FFMPEG_CAPTURE_OPTIONS"] = f"rtsp_transport;{args.rtsp_transport}"
-    offline_ultralytics(Path(tempfile.gettempdir()) / f"bkhub-yolo-{os.getuid()}")
+    offline_ultralytics(scratch_config_dir())
     import torch
     from ultralytics import YOLO
 

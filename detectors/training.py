@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import tempfile
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -28,6 +29,7 @@ __all__ = [
     "load_train_config",
     "metrics_json",
     "offline_ultralytics",
+    "scratch_config_dir",
     "train",
 ]
 
@@ -69,6 +71,11 @@ def offline_ultralytics(config_dir: Path) -> None:
         target = font_dir / name
         if not target.exists() and source is not None:
             shutil.copyfile(source, target)
+
+
+def scratch_config_dir() -> Path:
+    """Ultralytics' settings folder outside the repository (never beside committed weights)."""
+    return Path(tempfile.gettempdir()) / f"bkhub-ultralytics-{os.getuid()}"
 
 
 def load_train_config(path: Path, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -126,7 +133,7 @@ def train(
 def evaluate(weights: Path, data: Path, *, imgsz: int, split: str = "val") -> list[ClassMetrics]:
     """Per-class precision, recall, mAP50 and mAP50-95 of `weights` on a dataset split."""
     _check_dataset(data)
-    offline_ultralytics(weights.resolve().parent / ".ultralytics")
+    offline_ultralytics(scratch_config_dir())
     from ultralytics import YOLO
 
     result = YOLO(str(weights)).val(data=str(data), imgsz=imgsz, split=split, batch=16,
@@ -157,7 +164,7 @@ def metrics_json(rows: list[ClassMetrics]) -> str:
 
 def export_onnx(weights: Path, out: Path, *, imgsz: int) -> Path:
     """Exports `weights` to ONNX (dynamic batch, opset the runtime reads) at `out`."""
-    offline_ultralytics(weights.resolve().parent / ".ultralytics")
+    offline_ultralytics(scratch_config_dir())
     from ultralytics import YOLO
 
     model = YOLO(str(weights))
