@@ -111,5 +111,5 @@ def test_shipped_config_example_is_valid(tmp_path: Path) -> None:
     config = load_data(tmp_path, data)
     assert len(config.camera("cam-a").detection.zones) == 2
     shipped = load_config(REPO / "config.yaml", env={})
-    assert not shipped.detector.enabled  # no model ships yet: the lead flips it
+    assert shipped.detector.enabled and shipped.detector.model_path.is_file()  # the model ships
     assert shipped.detection.persistence(ViolationType.NO_CHEF_HAT) == (3, 5)
