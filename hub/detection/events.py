@@ -15,7 +15,7 @@ import contextlib
 import json
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import Any, Final
@@ -175,29 +175,26 @@ class ViolationEvents:
         return event_id
 
     def updated(self, event_id: str, up: Updated) -> None:
-        async def job() -> None:
-            async with self._db.session() as session:
-                row = await session.get(Event, event_id)
-                if row is None:
-                    return
-                row.updated_at = _utc(up.at)
-                row.confidence = round(up.confidence, 4)
-                row.detail = self._merged(row.detail, tracks=list(up.tracks))
-            self.counts["updated"] += 1
-
-        self._submit(job)
+        self._refresh(event_id, "updated", up.confidence, up.tracks, updated_at=_utc(up.at))
 
     def closed(self, event_id: str, cl: Closed, now: float) -> None:
+        self._refresh(event_id, "closed", cl.confidence, cl.tracks, ended_at=_utc(cl.ended_at),
+                      updated_at=_utc(max(now, cl.ended_at)))  # fmt: skip
+
+    def _refresh(self, event_id: str, counter: str, confidence: float, tracks: Iterable[str],
+                 **times: datetime) -> None:  # fmt: skip
+        """Queue a write of an open event's times, confidence and tracks to its row."""
+
         async def job() -> None:
             async with self._db.session() as session:
                 row = await session.get(Event, event_id)
                 if row is None:
                     return
-                row.ended_at = _utc(cl.ended_at)
-                row.updated_at = _utc(max(now, cl.ended_at))
-                row.confidence = round(cl.confidence, 4)
-                row.detail = self._merged(row.detail, tracks=list(cl.tracks))
-            self.counts["closed"] += 1
+                for name, value in times.items():
+                    setattr(row, name, value)
+                row.confidence = round(confidence, 4)
+                row.detail = self._merged(row.detail, tracks=list(tracks))
+            self.counts[counter] += 1
 
         self._submit(job)
 
