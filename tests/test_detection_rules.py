@@ -252,6 +252,21 @@ def test_pests_raise_with_their_own_track() -> None:
     assert [(t.vtype, t.started_at) for t in out if isinstance(t, Opened)] == [(RAT, 0)]
 
 
+def test_pests_are_one_event_per_camera_whatever_the_tracks() -> None:
+    """A rat the tracker lost mid-run (a jump too long to follow) and a second rat at the far
+    side of the room both continue the open rat event instead of raising their own."""
+    j = judge()
+    near = [[Detection("rat", 0.7, 100 + 50 * i, 600, 160 + 50 * i, 630)] for i in range(4)]
+    far_too = [[*n, Detection("rat", 0.7, 1100, 300, 1160, 330)] for n in near]
+    jumped = [[Detection("rat", 0.7, 700 + 40 * i, 650, 760 + 40 * i, 680)] for i in range(4)]
+    out = run(j, near + far_too + jumped)
+    assert [t.vtype for t in out if isinstance(t, Opened)] == [RAT]
+    rat_tracks = {t.id for t in j.tracker.tracks if t.kind == "rat"}
+    assert len(rat_tracks) == 3  # three tracks, still one event
+    (update,) = [t for t in out if isinstance(t, Updated)][-1:]
+    assert set(update.tracks) == rat_tracks
+
+
 # -- zones and hours --------------------------------------------------------------------
 
 

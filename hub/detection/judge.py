@@ -34,6 +34,7 @@ class CameraJudge:
             persistence=settings.persistence,
             cooldown_s=settings.cooldown_s,
             update_every_s=settings.update_every_s,
+            per_camera=PESTS,
         )
         self._zones = ZoneFilter(settings.zones)
 

@@ -5,8 +5,10 @@ event starts at the first sighting of the run that raised it. While any track ho
 event goes on and is refreshed every `update_every_s`. A track that is lost and found again
 as a new track (an occlusion, a missed detection) continues the same event when that event
 has no other track holding it, so one worker without a hat for ten minutes stays ONE event.
-The event ends `cooldown_s` after the violation was last seen, at that last sighting. Pure
-logic: the caller feeds samples with their times and acts on the transitions returned.
+Pest types are judged per camera, not per track: a rat seen as two tracks (a jump the tracker
+could not follow, a second rat) is one open event, which every rat track joins. The event
+ends `cooldown_s` after the violation was last seen, at that last sighting. Pure logic: the
+caller feeds samples with their times and acts on the transitions returned.
 """
 
 from __future__ import annotations
@@ -95,8 +97,10 @@ class ViolationRules:
         persistence: Callable[[ViolationType], tuple[int, int]],
         cooldown_s: float,
         update_every_s: float,
+        per_camera: frozenset[ViolationType] = frozenset(),
     ) -> None:
         self._persistence = persistence
+        self._per_camera = per_camera
         self._cooldown_s = cooldown_s
         self._update_every_s = update_every_s
         self._windows: dict[tuple[str, ViolationType], deque[Observation]] = {}
@@ -173,11 +177,13 @@ class ViolationRules:
         ]
 
     def _free(self, vtype: ViolationType, at: float) -> _Violation | None:
-        """An open violation of this type that no track holds now, the latest seen first."""
+        """An open violation of this type a new track may continue, the latest seen first:
+        any of a per-camera type, else one that no track holds now."""
+        shared = vtype in self._per_camera
         free = [
             v
             for v in self._open.values()
-            if v.vtype == vtype and v.held_at != at and not self._still_held(v)
+            if v.vtype == vtype and (shared or (v.held_at != at and not self._still_held(v)))
         ]
         return max(free, key=lambda v: v.last_seen, default=None)
 
