@@ -97,7 +97,7 @@ def _pests(img: Image, rng: np.random.Generator, layout: Layout, avoid: list[Box
     h, w = img.shape[:2]
     boxes: list[Box] = []
     kinds = []
-    if rng.random() < 0.5:
+    if rng.random() < 0.7:  # rats are the rarer, harder class: show them more often
         kinds.append("rat")
     kinds += ["cockroach"] * int(rng.integers(0 if kinds else 1, 4))
     for kind in kinds:
