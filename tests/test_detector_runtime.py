@@ -374,6 +374,29 @@ def test_far_apart_changes_give_separate_regions_and_the_budget_merges_them() ->
     assert whole.x0 <= 100 and whole.x1 >= 1170
 
 
+def test_regions_beyond_the_per_sample_budget_take_turns() -> None:
+    """Four far-apart moving spots, two crops a sample: the two never looked at go next."""
+    background = render_scene(1_000_000, size=1280).image
+    spots = [(60, 100), (1180, 100), (60, 600), (1180, 600)]
+
+    def moved(t: int) -> np.ndarray:
+        frame = background.copy()
+        for x, y in spots:  # white, then black, ...: each spot keeps changing
+            frame[y : y + 20, x : x + 20] = 255 * (t % 2)
+        return frame
+
+    gate = MotionGate("cam", max_regions=4, crops_per_sample=2)
+    gate.update(background, 0.0)
+    looked: list[set[tuple[int, int]]] = []
+    for t in range(1, 5):
+        regions = gate.update(moved(t), float(t)).regions
+        assert len(regions) == 2
+        looked.append({next((x, y) for x, y in spots if r.contains(x, y, x + 20, y + 20))
+                       for r in regions})  # fmt: skip
+    assert looked[0] | looked[1] == set(spots)  # every spot within two samples
+    assert looked[2] == looked[0] and looked[3] == looked[1]  # and then in turn again
+
+
 def test_a_resolution_change_resets_the_gate(caplog: pytest.LogCaptureFixture) -> None:
     image = render_scene(1_000_000, size=1280).image
     gate = MotionGate("cam-7")

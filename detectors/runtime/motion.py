@@ -3,12 +3,17 @@
 Each sample is shrunk to a small grey image and compared with a running average of the
 camera's previous samples. Changed pixels are grouped into blobs; each blob becomes a square
 region of at least the model's input size in full-frame pixels (the crops the model was
-trained on), and overlapping squares merge when one crop costs no more than two. With no
-change the gate still asks for a run every `recheck_s`, so a still camera is re-checked.
+trained on), and overlapping squares merge when one crop costs no more than two. Each sample
+crops at most `crops_per_sample` of those squares, the parts of the picture looked at longest
+ago first, so a busy kitchen costs a bounded number of model inputs per sample and every moving
+area still gets its turn within a few samples (the camera loop keeps what earlier crops found
+where no crop looks now). With no change the gate still asks for a run every `recheck_s`, so a
+still camera is re-checked.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -72,6 +77,7 @@ class MotionGate:
         min_area: int = 4,
         recheck_s: float = 10.0,
         max_regions: int = 4,
+        crops_per_sample: int = 2,
     ) -> None:
         self.camera_id = camera_id
         self._input_size = input_size
@@ -80,6 +86,9 @@ class MotionGate:
         self._min_area = min_area
         self._recheck_s = recheck_s
         self._max_regions = max_regions
+        self._crops_per_sample = crops_per_sample
+        # When each cell (input_size squares of the frame) was last inside a crop.
+        self._looked: dict[tuple[int, int], float] = {}
         self._shape: tuple[int, int] | None = None
         self._background: npt.NDArray[np.float32] | None = None
         self._last_run: float | None = None
@@ -95,6 +104,7 @@ class MotionGate:
             min_area=config.motion_min_area,
             recheck_s=config.recheck_s,
             max_regions=config.max_regions,
+            crops_per_sample=config.crops_per_sample,
         )
 
     def reset(self) -> None:
@@ -102,6 +112,7 @@ class MotionGate:
         self._shape = None
         self._background = None
         self._last_run = None
+        self._looked.clear()
 
     def _grey(self, frame: npt.NDArray[np.uint8]) -> Grey:
         h, w = frame.shape[:2]
@@ -143,7 +154,24 @@ class MotionGate:
         regions = regions_around(
             blobs, width=w, height=h, min_side=self._input_size, max_regions=self._max_regions
         )
-        return self._result(True, regions, due, now)
+        return self._result(True, self._take_turns(regions, now), due, now)
+
+    def _cells(self, region: Region) -> list[tuple[int, int]]:
+        s = self._input_size
+        return list(itertools.product(range(region.x0 // s, (region.x1 - 1) // s + 1),
+                                      range(region.y0 // s, (region.y1 - 1) // s + 1)))  # fmt: skip
+
+    def _take_turns(self, regions: tuple[Region, ...], now: float) -> tuple[Region, ...]:
+        """The regions to crop now: the budget's worth whose least recently seen cell waited
+        longest (never seen first); the others wait their turn."""
+
+        def waited_since(region: Region) -> float:
+            return min(self._looked.get(cell, -np.inf) for cell in self._cells(region))
+
+        chosen = sorted(regions, key=waited_since)[: self._crops_per_sample]
+        for region in chosen:
+            self._looked.update(dict.fromkeys(self._cells(region), now))
+        return tuple(sorted(chosen, key=lambda r: (r.y0, r.x0)))
 
     def _result(self, changed: bool, regions: tuple[Region, ...], due: bool,
                 now: float) -> MotionResult:  # fmt: skip

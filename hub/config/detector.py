@@ -85,7 +85,11 @@ class DetectorConfig(Section):
         description="Classes taken from motion-region crops; the others from the whole frame.",
     )
     max_regions: int = Field(
-        default=4, ge=0, le=16, description="Most motion-region crops per sample (0: no crops)."
+        default=4, ge=0, le=16, description="Most motion regions per frame (0: no crops)."
+    )
+    # Each crop is one more model input: a busy kitchen's regions take turns instead.
+    crops_per_sample: int = Field(
+        default=2, ge=1, le=16, description="Most of those regions cropped in one sample."
     )
     recheck_s: float = Field(
         default=10.0, ge=1, le=10, description="Run the detector at least this often per camera."
