@@ -1,11 +1,14 @@
-"""`bkhub train`, `bkhub evaluate` and `bkhub export`: the detector's model life cycle.
+"""`bkhub train`, `evaluate`, `export` and `quantize`: the detector's model life cycle.
 
-These need the optional `[train]` extra (ultralytics + torch); the hub itself never does.
+These need the optional `[train]` extra (ultralytics + torch; `quantize` only its onnx); the
+hub itself never does.
 
   bkhub train --data my-footage/data.yaml            retrain on any standard YOLO dataset
   bkhub train --scenes 2400 --out runs/detector      render the synthetic set first, then train
   bkhub evaluate --weights best.pt --data ds/data.yaml
   bkhub export --weights best.pt --out detectors/models/bkhub-yolo11n.onnx
+  bkhub quantize --model detectors/models/bkhub-yolo11n.onnx --images ds/images/val \
+      --out detectors/models/bkhub-yolo11n.int8.onnx
 """
 
 from __future__ import annotations
@@ -57,6 +60,14 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _quantize(args: argparse.Namespace) -> int:
+    from detectors.quantize import calibration_images, quantize_int8
+
+    images = calibration_images(args.images, args.count)
+    print(quantize_int8(args.model, args.out, images, input_size=args.imgsz))
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     try:
         return int(args.detector_run(args))
@@ -64,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"bkhub {args.command}: {err}", file=sys.stderr)
         return EXIT_FAILED
     except ModuleNotFoundError as err:
-        if err.name not in {"ultralytics", "torch"}:
+        if err.name not in {"ultralytics", "torch", "onnx"}:
             raise
         print(f"bkhub {args.command}: needs the training extra: pip install -e '.[train]'",
               file=sys.stderr)  # fmt: skip
@@ -95,3 +106,11 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     export.add_argument("--out", type=Path, required=True)
     export.add_argument("--imgsz", type=int, default=320)
     export.set_defaults(run=run, detector_run=_export)
+
+    quantize = sub.add_parser("quantize", help="INT8 copy of an ONNX model for CPUs")
+    quantize.add_argument("--model", type=Path, required=True, help="the exported ONNX model")
+    quantize.add_argument("--images", type=Path, required=True, help="calibration image folder")
+    quantize.add_argument("--out", type=Path, required=True)
+    quantize.add_argument("--count", type=int, default=100, help="calibration images to use")
+    quantize.add_argument("--imgsz", type=int, default=320)
+    quantize.set_defaults(run=run, detector_run=_quantize)

@@ -26,6 +26,7 @@ from hub.config.detector import DetectorClass, DetectorConfig
 REPO = Path(__file__).resolve().parents[1]
 # The committed model; BKHUB_TEST_MODEL points the tests at another export of the same kind.
 MODEL = Path(os.environ.get("BKHUB_TEST_MODEL", REPO / "detectors/models/bkhub-yolo11n.onnx"))
+INT8_MODEL = MODEL.with_suffix(".int8.onnx")  # `bkhub quantize` of it, the hub's default
 SIZE = 320
 # Held-out scenes (the training set uses low seeds) with people, pests or both.
 SEEDS = (1_000_001, 1_000_002, 1_000_003)
@@ -115,6 +116,32 @@ def test_onnxruntime_and_openvino_give_the_same_detections(backends: dict[str, B
             _matched(found["openvino"], found["onnxruntime"], confidence)
             total += len(found["onnxruntime"])
     assert total > 0, "the model found nothing at all: nothing was compared"
+
+
+def test_the_int8_model_finds_what_the_float_model_finds(backends: dict[str, Backend]) -> None:
+    """The 8-bit copy the hub runs by default: the same objects, boxes within IoU 0.7."""
+    if not INT8_MODEL.is_file():
+        pytest.skip(f"no INT8 copy at {INT8_MODEL} (bkhub quantize writes it)")
+    int8 = load_backend("onnxruntime", INT8_MODEL, threads=1)
+    pairs = agreed = 0
+    for seed in (1_000_000, *SEEDS, 1_000_004, 1_000_005):
+        image, regions = _views(seed)
+        batch = np.empty((len(regions), 3, SIZE, SIZE), np.float32)
+        transforms = [letterbox_into(image, r, SIZE, batch[i]) for i, r in enumerate(regions)]
+        outs = (backends["onnxruntime"].infer(batch), int8.infer(batch))
+        for k, transform in enumerate(transforms):
+            # Confident ones of each against all of the other's above a lower threshold.
+            sure, loose = (
+                [to_detections(decode(o[k], transform, confidence=c, iou=0.5)) for o in outs]
+                for c in (0.5, 0.3)
+            )
+            for mine, theirs in ((sure[0], loose[1]), (sure[1], loose[0])):
+                for d in mine:
+                    pairs += 1
+                    agreed += any(e.cls == d.cls and _iou(e, Box(d.cls, d.x0, d.y0, d.x1, d.y1))
+                                  >= 0.7 for e in theirs)  # fmt: skip
+    assert pairs >= 20, "too few detections to compare"
+    assert agreed / pairs >= 0.95, (agreed, pairs)
 
 
 def _iou(d: Detection, b: Box) -> float:

@@ -11,13 +11,16 @@ import json
 import shutil
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
+import onnx
 import onnxruntime as ort
 import pytest
 import yaml
 
+from detectors.runtime import load_backend
 from detectors.scenes import CLASS_NAMES, write_dataset
 
 REPO = Path(__file__).resolve().parents[1]
@@ -71,6 +74,19 @@ def test_train_evaluate_export_offline(tiny_dataset: Path, tmp_path: Path) -> No
     batch = np.zeros((2, 3, 64, 64), np.float32)  # dynamic batch: two images at once
     (output,) = session.run(None, {session.get_inputs()[0].name: batch})
     assert output.shape[:2] == (2, 4 + len(CLASS_NAMES))
+
+    int8 = tmp_path / "model.int8.onnx"
+    images = tiny_dataset.parent / "images"
+    quantized = _bkhub("quantize", "--model", str(onnx_path), "--images", str(images),
+                       "--out", str(int8), "--count", "4", "--imgsz", "64")  # fmt: skip
+    assert quantized.returncode == 0, quantized.stderr[-3000:]
+    ops = Counter(node.op_type for node in onnx.load(str(int8)).graph.node)
+    assert ops["QuantizeLinear"] > 0 and ops["Conv"] > 0  # 8-bit convolutions, float head
+    backend = load_backend("onnxruntime", int8, input_size=64, threads=1)  # its metadata kept
+    assert backend.infer(batch).shape == output.shape
+    bad = _bkhub("quantize", "--model", str(onnx_path), "--images", str(tmp_path / "none"),
+                 "--out", str(tmp_path / "x.onnx"))  # fmt: skip
+    assert bad.returncode == 1 and "no calibration images" in bad.stderr
 
 
 def test_dataset_with_other_classes_is_refused(tiny_dataset: Path, tmp_path: Path) -> None:
