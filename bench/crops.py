@@ -162,6 +162,7 @@ def main() -> None:
                            threads=args.threads)  # fmt: skip
     size = backend.input_size
     crop_ids = {CLASS_NAMES.index(c) for c in defaults.crop_classes}
+    only_ids = {CLASS_NAMES.index(c) for c in defaults.crop_only_classes}
     tallies = {mode: Tally() for mode in MODES}
     views_per_scene = Counter[str]()
     for k in range(args.scenes):
@@ -182,7 +183,8 @@ def main() -> None:
             if full is not None:
                 tagged.append((full, None))
             tagged += zip(crops, regions, strict=True)
-            return to_detections(merge_views(tagged, crop_classes=crop_ids, iou=defaults.iou))
+            return to_detections(merge_views(tagged, crop_classes=crop_ids, iou=defaults.iou,
+                                             crop_only=only_ids))  # fmt: skip
 
         tallies["whole"].add(scene.boxes, to_detections(whole))
         tallies["motion"].add(scene.boxes, merged(None, on_motion, motion))

@@ -62,6 +62,9 @@ def test_config_classes_are_the_models() -> None:
     assert config.recheck_s <= 10
     with pytest.raises(ValueError, match="twice"):
         DetectorConfig(crop_classes=("rat", "rat"))
+    assert set(config.crop_only_classes) <= set(config.crop_classes)
+    with pytest.raises(ValueError, match=r"crop_only_classes \['person'\] are not in"):
+        DetectorConfig(crop_only_classes=("person",))
 
 
 # -- backends on the real model --------------------------------------------------------------
@@ -321,6 +324,13 @@ def test_nms_is_class_wise_and_merging_follows_the_class_policy() -> None:
     assert got == [("cockroach", 0.45), ("cockroach", 0.8), ("person", 0.9), ("rat", 0.6)]
     only_crops = merge_views([(crop, crop_region)] * 2, crop_classes={rat}, iou=0.5)
     assert len(only_crops) == 3  # one kind of view: every class from it, duplicates merged
+    # Crop-only classes never come from the whole frame, with crops or without.
+    with_crop = merge_views([(full, None), (crop, crop_region)], crop_classes={rat, roach},
+                            iou=0.5, crop_only={roach})  # fmt: skip
+    assert sorted(CLASS_NAMES[k] for k in with_crop.classes) == ["cockroach", "person", "rat"]
+    assert float(with_crop.scores[with_crop.classes == roach][0]) == pytest.approx(0.8)
+    alone = merge_views([(full, None)], crop_classes={rat, roach}, iou=0.5, crop_only={roach})
+    assert [CLASS_NAMES[k] for k in alone.classes] == ["person"]
 
 
 @pytest.mark.parametrize(

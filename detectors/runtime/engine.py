@@ -110,10 +110,12 @@ class InferenceEngine:
         max_batch: int = 8,
         max_wait_ms: float = 20,
         crop_classes: Iterable[str] = (),
+        crop_only_classes: Iterable[str] = (),
     ) -> None:
-        unknown = sorted(set(crop_classes) - set(CLASS_NAMES))
+        crop_classes, crop_only_classes = set(crop_classes), set(crop_only_classes)
+        unknown = sorted((crop_classes | crop_only_classes) - set(CLASS_NAMES))
         if unknown:
-            raise ValueError(f"crop_classes {unknown} are not detector classes")
+            raise ValueError(f"crop classes {unknown} are not detector classes")
         self.model_path = model_path
         # A loaded Backend may be passed instead of a name (a seam for tests and tools).
         self._given = backend if isinstance(backend, Backend) else None
@@ -125,6 +127,7 @@ class InferenceEngine:
         self._max_batch = max_batch
         self._max_wait = max_wait_ms / 1000
         self._crop_ids = frozenset(CLASS_NAMES.index(c) for c in crop_classes)
+        self._crop_only_ids = frozenset(CLASS_NAMES.index(c) for c in crop_only_classes)
         self._state = EngineState.NEW
         self._backend: Backend | None = None
         self._thread: threading.Thread | None = None
@@ -153,6 +156,7 @@ class InferenceEngine:
             max_batch=config.max_batch,
             max_wait_ms=config.max_wait_ms,
             crop_classes=config.crop_classes,
+            crop_only_classes=config.crop_only_classes,
         )
 
     @property
@@ -411,7 +415,10 @@ class InferenceEngine:
         for k, (region, transform) in enumerate(zip(req.regions, transforms, strict=True)):
             cands = decode(raw[k], transform, confidence=self._confidence, iou=self._iou)
             views.append((cands, region))
-        return to_detections(merge_views(views, crop_classes=self._crop_ids, iou=self._iou))
+        merged = merge_views(
+            views, crop_classes=self._crop_ids, iou=self._iou, crop_only=self._crop_only_ids
+        )
+        return to_detections(merged)
 
     def _fail(self, req: _Request, error: Exception, cause: BaseException | None = None) -> None:
         self._count("failed", req.camera_id)

@@ -103,6 +103,7 @@ def merge_views(
     *,
     crop_classes: Collection[int],
     iou: float,
+    crop_only: Collection[int] = (),
 ) -> Candidates:
     """One sample's views, (candidates, region or None for the whole frame), merged.
 
@@ -111,13 +112,19 @@ def merge_views(
     - a crop keeps its detections of crop classes only (crops cut people in half);
     - the whole frame keeps its other classes, and its crop classes whose centre lies
       outside every crop (a still object away from the motion is still reported).
-    With one kind of view, every class comes from it. A last NMS removes duplicates.
+    With one kind of view, every class comes from it. Either way the whole frame never
+    reports `crop_only` classes: shrunk to the model's input they are too small to tell apart
+    (a gloved hand from a bare one), and a guess there is worse than no answer. A last NMS
+    removes duplicates.
     """
     crops = [r for _, r in views if r is not None]
     has_full = len(crops) < len(views)
     crop_ids = np.fromiter(crop_classes, np.int64)
+    only_ids = np.fromiter(crop_only, np.int64)
     parts = []
     for cands, region in views:
+        if region is None and len(only_ids):
+            cands = cands.take(~np.isin(cands.classes, only_ids))
         if crops and has_full:
             is_crop_class = np.isin(cands.classes, crop_ids)
             if region is not None:

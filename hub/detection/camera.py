@@ -81,19 +81,17 @@ class _Known:
         self, found: list[Detection], regions: tuple[Region, ...], crop_classes: frozenset[str],
         at: float, max_age: float,
     ) -> list[Detection]:  # fmt: skip
-        """`found` plus earlier small objects no crop looked at now (crop classes come from
-        crops only while there are crops)."""
+        """`found` plus earlier small objects no crop looked at now (the whole frame alone
+        cannot tell a gloved hand from a bare one, so a sample without crops keeps them too)."""
         carried: list[tuple[Detection, float]] = []
-        if regions:
-            for det, when in self.seen:
-                cx, cy = det.center
-                looked = any(r.x0 <= cx < r.x1 and r.y0 <= cy < r.y1 for r in regions)
-                again = any(
-                    _part(f) == _part(det) and iou(box_of(f), box_of(det)) > _SAME_IOU
-                    for f in found
-                )  # found anew, a little moved: the old box must not double it
-                if det.cls in crop_classes and not (looked or again) and at - when <= max_age:
-                    carried.append((det, when))
+        for det, when in self.seen:
+            cx, cy = det.center
+            looked = any(r.x0 <= cx < r.x1 and r.y0 <= cy < r.y1 for r in regions)
+            again = any(
+                _part(f) == _part(det) and iou(box_of(f), box_of(det)) > _SAME_IOU for f in found
+            )  # found anew, a little moved: the old box must not double it
+            if det.cls in crop_classes and not (looked or again) and at - when <= max_age:
+                carried.append((det, when))
         self.seen = [(d, at) for d in found] + carried
         return [d for d, _ in self.seen]
 
