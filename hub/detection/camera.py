@@ -3,9 +3,10 @@
 The loop takes the newest full-resolution frame from the sampler (older ones are dropped
 and counted), asks the motion gate whether anything changed (the gate also asks for a whole
 check every `recheck_s`), and runs the detector only then. Where nothing moved, what was
-there is still there: a skipped sample repeats the last detections, and small objects found
-in earlier crops stay where no crop looked now. A bad frame, a picture that changes size or
-a detector failure is logged for this camera and costs this sample only.
+there is still there: a skipped sample repeats the last detections, and the heads, faces and
+hands found in earlier crops stay where no crop looked now (pests must be found again). A bad
+frame, a picture that changes size or a detector failure is logged for this camera and costs
+this sample only.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from detectors.runtime import DetectorError, EngineNotRunning, MotionGate, Regio
 from hub.sampling import FrameMailbox, SampledFrame
 
 from .events import CameraRef, ViolationEvents
+from .evidence import PEST_TYPE
 from .geometry import box_of, iou
 from .hours import HygieneHours
 from .judge import CameraJudge
@@ -81,7 +83,7 @@ class _Known:
         self, found: list[Detection], regions: tuple[Region, ...], crop_classes: frozenset[str],
         at: float, max_age: float,
     ) -> list[Detection]:  # fmt: skip
-        """`found` plus earlier small objects no crop looked at now (the whole frame alone
+        """`found` plus earlier parts no crop looked at now (the whole frame alone
         cannot tell a gloved hand from a bare one, so a sample without crops keeps them too)."""
         carried: list[tuple[Detection, float]] = []
         for det, when in self.seen:
@@ -90,7 +92,10 @@ class _Known:
             again = any(
                 _part(f) == _part(det) and iou(box_of(f), box_of(det)) > _SAME_IOU for f in found
             )  # found anew, a little moved: the old box must not double it
-            if det.cls in crop_classes and not (looked or again) and at - when <= max_age:
+            # Parts stay with their (slow) worker; a pest not found again has run off, and
+            # carrying it would hold its camera's pest event open past the next visit.
+            carry = det.cls in crop_classes and det.cls not in PEST_TYPE
+            if carry and not (looked or again) and at - when <= max_age:
                 carried.append((det, when))
         self.seen = [(d, at) for d in found] + carried
         return [d for d, _ in self.seen]
