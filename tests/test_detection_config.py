@@ -49,6 +49,12 @@ def test_camera_block_and_overrides_load(tmp_path: Path) -> None:
     assert [z.exclude for z in det.zones] == [False, True] and det.hours == ()
     assert config.detection.persistence(ViolationType.RAT) == (1, 2)
     assert config.detection.persistence(ViolationType.NO_MASK) == (2, 4)
+    # Unlisted types keep their built-in settings (cockroach: stricter score), listed ones not.
+    roach = config.detection.type_rule(ViolationType.COCKROACH)
+    assert roach is not None and roach.min_confidence == 0.5
+    rat = config.detection.type_rule(ViolationType.RAT)
+    assert rat is not None and rat.min_confidence == 0.6
+    assert config.detection.type_rule(ViolationType.NO_MASK) is None
     assert config.detection.room_rules(RoomKind.PREP) == (
         ViolationType.NO_CHEF_HAT,
         ViolationType.NO_GLOVES,

@@ -172,7 +172,7 @@ class DetectionService:
         )
 
     def _min_score(self, vtype: ViolationType) -> float:
-        rule = self._det.types.get(vtype)
+        rule = self._det.type_rule(vtype)
         own = rule.min_confidence if rule is not None else None
         return max(self.config.detector.confidence, own or 0.0)
 
