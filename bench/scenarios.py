@@ -55,6 +55,7 @@ from detectors.scenes.catalogue import QUIET_RUN_S
 from detectors.scenes.scoring import HubEvent, Score, TruthSpan, score, wall_spans
 from detectors.scenes.video import FPS
 from hub.config import load_config
+from hub.config.detector import DetectorConfig
 from hub.runtime import Hub
 from storage.db import models
 
@@ -63,7 +64,7 @@ SAMPLE_VIDEOS = REPO.parent / "shared" / "data" / "sample-videos"  # ../shared b
 # Real footage (camera id -> file in SAMPLE_VIDEOS), watched with pest rules only.
 REAL_FOOTAGE = {"real-one-by-one": "one-by-one-person-detection.mp4"}
 REAL_RULES = ("rat", "cockroach")
-MODEL = REPO / "detectors" / "models" / "bkhub-yolo11n.onnx"
+MODEL = REPO / DetectorConfig().model_path  # what the hub runs by default
 CACHE = REPO / "data" / "scenarios"
 FLOOR_PRECISION, FLOOR_RECALL, FLOOR_P95_S = 0.95, 0.95, 5.0
 POLL_S = 0.25  # the "seen" latency is this coarse

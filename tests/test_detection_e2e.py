@@ -28,6 +28,7 @@ from camera_adapters.simulator.h264_annexb import iter_nal_units, split_access_u
 from detectors.scenes.scenario import Change, Scenario, WorkerScript
 from detectors.scenes.video import render_scenario
 from hub.config import load_config
+from hub.config.detector import DetectorConfig
 from hub.runtime import Hub
 from hub.sampling import SampledFrame
 from storage.db.models import Event
@@ -37,7 +38,7 @@ from tests.waiting import eventually
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[1]
-MODEL = REPO / "detectors" / "models" / "bkhub-yolo11n.onnx"
+MODEL = REPO / DetectorConfig().model_path  # what the hub runs by default
 CACHE = REPO / "data" / "scenarios"  # shared with bench/scenarios.py; rendered once
 HAT_OFF = Scenario(
     "e2e-hat-off", duration_s=30, seed=11, room="hot_kitchen",
