@@ -29,6 +29,8 @@ _MODULE = re.compile(r"^/model\.(\d+)/")  # ultralytics' node names: /model.<lay
 
 def calibration_images(folder: Path, count: int) -> list[Path]:
     """Up to `count` images of `folder` (recursively), spread evenly over its sorted list."""
+    if count < 1:
+        raise TrainingError(f"asked for {count} calibration images; at least 1 is needed")
     found = sorted(p for p in folder.rglob("*") if p.suffix.lower() in _IMAGE_SUFFIXES)
     if not found:
         raise TrainingError(f"{folder}: no calibration images (.jpg, .png) found")

@@ -40,7 +40,7 @@ def test_camera_block_and_overrides_load(tmp_path: Path) -> None:
     data["detection"] = {
         "k": 2,
         "n": 4,
-        "types": {"rat": {"k": 1, "n": 2, "min_confidence": 0.6}},
+        "types": {"rat": {"k": 1, "n": 2, "min_confidence": 0.6}, "no_gloves": {"k": 1}},
         "rooms": {"prep": ["no_chef_hat", "no_gloves"]},
     }
     config = load_data(tmp_path, data)
@@ -49,9 +49,11 @@ def test_camera_block_and_overrides_load(tmp_path: Path) -> None:
     assert [z.exclude for z in det.zones] == [False, True] and det.hours == ()
     assert config.detection.persistence(ViolationType.RAT) == (1, 2)
     assert config.detection.persistence(ViolationType.NO_MASK) == (2, 4)
-    # Unlisted types keep their built-in settings (cockroach: stricter score), listed ones not.
+    # Built-in settings (cockroach, no_gloves: stricter scores) stay where the config is silent.
     roach = config.detection.type_rule(ViolationType.COCKROACH)
     assert roach is not None and roach.min_confidence == 0.5
+    gloves = config.detection.type_rule(ViolationType.NO_GLOVES)
+    assert gloves is not None and (gloves.k, gloves.min_confidence) == (1, 0.55)
     rat = config.detection.type_rule(ViolationType.RAT)
     assert rat is not None and rat.min_confidence == 0.6
     assert config.detection.type_rule(ViolationType.NO_MASK) is None

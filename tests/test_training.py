@@ -106,3 +106,18 @@ def test_unreadable_training_config_is_refused(tiny_dataset: Path, tmp_path: Pat
     done = _bkhub("train", "--data", str(tiny_dataset), "--train-config", str(bad),
                   "--out", str(tmp_path / "run"))  # fmt: skip
     assert done.returncode == 1 and "cannot read the training config" in done.stderr
+
+
+def test_calibration_images_are_spread_and_counted(tiny_dataset: Path, tmp_path: Path) -> None:
+    from detectors.quantize import calibration_images
+    from detectors.training import TrainingError
+
+    folder = tiny_dataset.parent / "images"
+    everything = sorted(folder.rglob("*.jpg"))
+    images = calibration_images(folder, 4)
+    picked = [everything.index(p) for p in images]
+    assert len(set(picked)) == 4 and picked[-1] - picked[0] >= len(everything) // 2  # spread
+    with pytest.raises(TrainingError, match="at least 1"):
+        calibration_images(tiny_dataset.parent / "images", 0)
+    with pytest.raises(TrainingError, match="no calibration images"):
+        calibration_images(tmp_path, 4)

@@ -116,8 +116,8 @@ class TypeRule(Section):
     )
 
 
-# Types whose defaults differ from the shared ones; a type listed under `types` replaces its
-# entry here. Scores measured on the scenario clips' crops with the committed model:
+# Types whose defaults differ from the shared ones; what a type lists under `types` overrides
+# these field by field. Scores measured on the scenario clips' crops with the committed model:
 # - cockroach: a tile joint read as a 10 px cockroach scores 0.32-0.41, real ones 0.58-0.9;
 # - no_gloves: gloved hands misread as bare score 0.32-0.49, bare hands 0.51-0.88 (the best
 #   of a worker's hands 0.73-0.88).
@@ -171,8 +171,11 @@ class DetectionConfig(Section):
         return self
 
     def type_rule(self, vtype: ViolationType) -> TypeRule | None:
-        """A type's own settings: as configured, else the built-in default, else none."""
-        return self.types.get(vtype, DEFAULT_TYPE_RULES.get(vtype))
+        """A type's own settings: the configured fields over the built-in ones; None if neither."""
+        own, built_in = self.types.get(vtype), DEFAULT_TYPE_RULES.get(vtype)
+        if own is None or built_in is None:
+            return own or built_in
+        return built_in.model_copy(update=own.model_dump(exclude_none=True))
 
     def persistence(self, vtype: ViolationType) -> tuple[int, int]:
         """(k, n) of a violation type."""
