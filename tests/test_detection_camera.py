@@ -94,7 +94,7 @@ def loop(detector: FakeDetector, recorder: Recorder) -> CameraDetector:
 
 
 def frame(at: float, image: npt.NDArray[np.uint8]) -> SampledFrame:
-    return SampledFrame("cam", at, image[::4, ::4, 0], image[::8, ::8], (1280, 720), full=image)
+    return SampledFrame("cam", at, image[::4, ::4, 0], image[::8, ::8], (1280, 720), picture=image)
 
 
 async def test_still_picture_skips_inference_but_keeps_the_violation() -> None:
@@ -127,7 +127,7 @@ async def test_small_objects_stay_where_no_crop_looked() -> None:
     small = np.full((360, 640, 3), 120, np.uint8)
     image = frame(START + 2, small)
     await cam.process(
-        SampledFrame("cam", START + 2, image.gray, image.color, (640, 360), full=small)
+        SampledFrame("cam", START + 2, image.gray, image.color, (640, 360), picture=small)
     )
     assert cam.counters.resolution_changes == 1 and cam.counters.size == (640, 360)
     assert cam.counters.last_error and "1280x720 to 640x360" in cam.counters.last_error

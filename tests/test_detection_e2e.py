@@ -115,7 +115,7 @@ async def test_a_bare_head_is_one_event_and_a_broken_camera_only_logs(
                          what="cam-bad's resolution change")  # fmt: skip
         # A zero-sized frame: an error for this camera, nothing else.
         empty = np.zeros((0, 0, 3), np.uint8)
-        frame = SampledFrame("cam-bad", time.time(), empty[:, :, 0], empty, (0, 0), full=empty)
+        frame = SampledFrame("cam-bad", time.time(), empty[:, :, 0], empty, (0, 0), picture=empty)
         assert await bad.process(frame) == []
         status = hub.detection.status()
         anchors = simulator.timeline("cam-hat")

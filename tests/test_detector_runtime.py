@@ -9,6 +9,7 @@ from collections import Counter
 from pathlib import Path
 from typing import get_args
 
+import cv2
 import numpy as np
 import pytest
 
@@ -395,6 +396,24 @@ def test_a_moved_cockroach_gives_a_square_region_holding_it() -> None:
     assert region.width == region.height >= SIZE
     for _, box in frames:  # where it was and where it is now
         assert region.contains(box.x0, box.y0, box.x1, box.y1)
+
+
+def test_the_gate_on_a_grey_thumbnail_finds_the_cockroach_in_full_frame_pixels() -> None:
+    """What the hub feeds it: the sampler's 320 px grey picture and the source size."""
+    background = render_scene(1_000_001, size=1280).image
+    gate = MotionGate("cam", recheck_s=10)
+    boxes = []
+    for t, x in enumerate((700.0, 700.0, 725.0)):
+        frame = background.copy()
+        boxes.append(draw_cockroach(frame, np.random.default_rng(1), x, 600.0, 10.0))
+        grey = cv2.resize(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), (320, 180))
+        result = gate.update(grey, float(t), full_size=(1280, 720))
+    assert result.changed and result.run
+    (region,) = result.regions
+    assert region.width == region.height >= SIZE
+    assert all(region.contains(b.x0, b.y0, b.x1, b.y1) for b in boxes)
+    with pytest.raises(FrameError, match="expected height x width"):
+        gate.update(background, 3.0, full_size=(1280, 720))  # a grey picture was promised
 
 
 def test_far_apart_changes_give_separate_regions_and_the_budget_merges_them() -> None:

@@ -1,14 +1,14 @@
 """A cheap per-camera motion gate: is inference worth running on this sample, and where?
 
-Each sample is shrunk to a small grey image and compared with a running average of the
-camera's previous samples. Changed pixels are grouped into blobs; each blob becomes a square
-region of at least the model's input size in full-frame pixels (the crops the model was
-trained on), and overlapping squares merge when one crop costs no more than two. Each sample
-crops at most `crops_per_sample` of those squares, the parts of the picture looked at longest
-ago first, so a busy kitchen costs a bounded number of model inputs per sample and every moving
-area still gets its turn within a few samples (the camera loop keeps what earlier crops found
-where no crop looks now). With no change the gate still asks for a run every `recheck_s`, so a
-still camera is re-checked.
+Each sample is shrunk to a small grey image (or comes as one: the sampler's thumbnail) and
+compared with a running average of the camera's previous samples. Changed pixels are grouped
+into blobs; each blob becomes a square region of at least the model's input size in full-frame
+pixels (the crops the model was trained on), and overlapping squares merge when one crop costs
+no more than two. Each sample crops at most `crops_per_sample` of those squares, the parts of
+the picture looked at longest ago first, so a busy kitchen costs a bounded number of model
+inputs per sample and every moving area still gets its turn within a few samples (the camera
+loop keeps what earlier crops found where no crop looks now). With no change the gate still asks
+for a run every `recheck_s`, so a still camera is re-checked.
 """
 
 from __future__ import annotations
@@ -17,12 +17,13 @@ import itertools
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
+from detectors.runtime.errors import FrameError
 from detectors.runtime.preprocess import Region, check_frame, square_around
 
 if TYPE_CHECKING:
@@ -115,20 +116,31 @@ class MotionGate:
         self._looked.clear()
 
     def _grey(self, frame: npt.NDArray[np.uint8]) -> Grey:
+        """The sample as the gate compares it: grey, at most `height` rows, slightly blurred.
+        A grey sample (the sampler's thumbnail) needs no colour conversion."""
         h, w = frame.shape[:2]
-        small_h = min(self._height, h)
-        small_w = max(1, round(w * small_h / h))
-        small = cv2.resize(frame, (small_w, small_h), interpolation=cv2.INTER_AREA)
-        grey = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
-        return np.asarray(cv2.GaussianBlur(grey, (3, 3), 0), np.uint8)
+        small: npt.NDArray[np.integer[Any] | np.floating[Any]] = frame
+        if h > self._height:
+            small_w = max(1, round(w * self._height / h))
+            small = cv2.resize(frame, (small_w, self._height), interpolation=cv2.INTER_AREA)
+        if small.ndim == 3:
+            small = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
+        return np.asarray(cv2.GaussianBlur(small, (3, 3), 0), np.uint8)
 
-    def update(self, frame: npt.NDArray[np.uint8], now: float) -> MotionResult:
+    def update(
+        self, frame: npt.NDArray[np.uint8], now: float, *, full_size: tuple[int, int] | None = None
+    ) -> MotionResult:
         """Compares the sample taken at `now` (seconds, any monotonic clock) with the past ones.
 
-        Raises FrameError for an unusable frame. A frame of a new resolution resets the gate.
+        `frame` is the picture in BGR, or a smaller grey copy of it with `full_size` (width,
+        height) the size of the picture the regions are for: the sampler's grey thumbnail
+        spares shrinking and converting the full picture of every sample. Raises FrameError
+        for an unusable frame. A picture of a new size resets the gate.
         """
-        frame = check_frame(frame)
-        h, w = frame.shape[:2]
+        frame = check_frame(frame, grey=full_size is not None)
+        w, h = full_size or (frame.shape[1], frame.shape[0])
+        if w < 2 or h < 2:
+            raise FrameError(f"picture is {w}x{h} pixels: empty")
         if self._shape is not None and self._shape != (h, w):
             _log.warning("camera %s: resolution changed from %dx%d to %dx%d; motion gate reset",
                          self.camera_id, self._shape[1], self._shape[0], w, h)  # fmt: skip

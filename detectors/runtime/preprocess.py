@@ -76,13 +76,16 @@ def square_around(box: Region, min_side: int, width: int, height: int) -> Region
     return Region(x0, y0, x0 + side, y0 + side)
 
 
-def check_frame(frame: object) -> Frame:
-    """The frame if it is a usable BGR image (H x W x 3 uint8), else FrameError saying why."""
+def check_frame(frame: object, *, grey: bool = False) -> Frame:
+    """The frame if it is a usable BGR image (H x W x 3 uint8; H x W with `grey`), else
+    FrameError saying why."""
     if not isinstance(frame, np.ndarray):
         raise FrameError(f"frame is a {type(frame).__name__}, not a numpy image")
     if frame.dtype != np.uint8:
-        raise FrameError(f"frame has dtype {frame.dtype}, expected uint8 BGR")
-    if frame.ndim != 3 or frame.shape[2] != 3:
+        raise FrameError(f"frame has dtype {frame.dtype}, expected uint8")
+    if grey and frame.ndim != 2:
+        raise FrameError(f"frame has shape {frame.shape}, expected height x width (grey)")
+    if not grey and (frame.ndim != 3 or frame.shape[2] != 3):
         raise FrameError(f"frame has shape {frame.shape}, expected height x width x 3 (BGR)")
     h, w = frame.shape[:2]
     if h < 2 or w < 2:

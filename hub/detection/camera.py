@@ -1,12 +1,12 @@
 """One camera's detection loop: sampled frame -> motion gate -> detector -> rules -> events.
 
-The loop takes the newest full-resolution frame from the sampler (older ones are dropped
-and counted), asks the motion gate whether anything changed (the gate also asks for a whole
-check every `recheck_s`), and runs the detector only then. Where nothing moved, what was
-there is still there: a skipped sample repeats the last detections, and the heads, faces and
-hands found in earlier crops stay where no crop looked now (pests must be found again). A bad
-frame, a picture that changes size or a detector failure is logged for this camera and costs
-this sample only.
+The loop takes the newest sample from the sampler (older ones are dropped and counted), asks the
+motion gate whether its grey thumbnail changed (the gate also asks for a whole check every
+`recheck_s`), and only then converts the full-resolution picture and runs the detector. Where
+nothing moved, what was there is still there: a skipped sample repeats the last detections, and
+the heads, faces and hands found in earlier crops stay where no crop looked now (pests must be
+found again). A bad frame, a picture that changes size or a detector failure is logged for this
+camera and costs this sample only.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from detectors.detection import Detection
-from detectors.runtime import DetectorError, EngineNotRunning, MotionGate, Region
+from detectors.runtime import DetectorError, EngineNotRunning, MotionGate, MotionResult, Region
 from hub.sampling import FrameMailbox, SampledFrame
 
 from .events import CameraRef, ViolationEvents
@@ -198,16 +198,18 @@ class CameraDetector:
 
     async def process(self, frame: SampledFrame) -> list[Transition]:
         """Judge one sample; returns the transitions it caused (events are queued)."""
-        image = frame.full
-        if image is None or image.ndim != 3 or image.shape[0] < 2 or image.shape[1] < 2:
-            shape = None if image is None else image.shape
-            self._error("frame", f"unusable frame (shape {shape}); sample skipped")
+        grey, (width, height) = frame.gray, frame.source_size
+        if frame.picture is None or grey.ndim != 2 or min(*grey.shape, width, height) < 2:
+            has = "a" if frame.picture is not None else "no"
+            self._error("frame", f"unusable frame ({width}x{height}, thumbnail {grey.shape}, "
+                                 f"{has} picture); sample skipped")  # fmt: skip
             return []
-        size = (int(image.shape[1]), int(image.shape[0]))
+        size = (width, height)
         self._check_size(size, frame.wall_time)
+        image: Frame | None = None
         try:
-            motion = await asyncio.to_thread(self._gate.update, image, frame.wall_time)
-            if motion.run:
+            motion, image = await asyncio.to_thread(self._look, frame)
+            if image is not None:
                 found = await self._detector.detect(
                     self.camera.camera_id, image, motion.regions, full_frame=True
                 )
@@ -230,8 +232,16 @@ class CameraDetector:
         self.counters.last_frame_at = frame.wall_time
         hygiene = self._hours.open_at(datetime.fromtimestamp(frame.wall_time, UTC))
         transitions = self._judge.sample(frame.wall_time, dets, size, hygiene_on=hygiene)
+        if image is None and any(isinstance(t, Opened) for t in transitions):
+            image = await asyncio.to_thread(frame.full_bgr)  # the new event's snapshot
         self._apply(transitions, image, dets)
         return transitions
+
+    def _look(self, frame: SampledFrame) -> tuple[MotionResult, Frame | None]:
+        """The gate's verdict on the sample's grey thumbnail, and the full BGR picture only
+        when the detector is to run (most samples of a still kitchen stop at the gate)."""
+        motion = self._gate.update(frame.gray, frame.wall_time, full_size=frame.source_size)
+        return motion, frame.full_bgr() if motion.run else None
 
     def _check_size(self, size: tuple[int, int], at: float) -> None:
         """A camera whose picture changes size mid-stream: say so, and start tracking afresh."""

@@ -93,11 +93,6 @@ class KeyframeDecoder:
         ).to_ndarray()
         return gray.astype(np.uint8, copy=False), color.astype(np.uint8, copy=False)
 
-    @staticmethod
-    def full_bgr(frame: av.VideoFrame) -> Image:
-        """The whole picture in BGR at its own resolution (the detector crops from it)."""
-        return frame.to_ndarray(format="bgr24").astype(np.uint8, copy=False)
-
 
 def _checked(frames: list[av.VideoFrame], empty: str) -> av.VideoFrame:
     if not frames:

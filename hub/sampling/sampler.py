@@ -3,9 +3,9 @@
 A thread per camera reads its own fan-out subscription (so a slow decode never slows the
 reader or the recorder), decodes a keyframe when some mailbox is due for a frame (each has
 its own interval; the health one `interval_s`), and offers the result to the mailboxes that
-are due: thumbnails always, the full-resolution BGR picture to those that asked for it. One
-decode serves every consumer. After a Gap or a new stream it waits for the next keyframe,
-as every consumer of encoded video must.
+are due: thumbnails always, the decoded picture to those that asked for it (converted to BGR
+only by a consumer that needs the pixels). One decode serves every consumer. After a Gap or
+a new stream it waits for the next keyframe, as every consumer of encoded video must.
 
 Fallback: when a mailbox that allows it (`every_frame`) wants frames more often than the
 stream's keyframes come, the sampler decodes every frame of a GOP from its keyframe, and
@@ -80,7 +80,7 @@ class FrameSampler:
         every_frame: bool = False,
     ) -> FrameMailbox:
         """A consumer's mailbox: a frame at most every `interval_s` (default: the sampler's);
-        `full_color` adds the full-resolution BGR picture; `every_frame` allows decoding
+        `full_color` adds the full-resolution picture; `every_frame` allows decoding
         within GOPs when keyframes come less often than `interval_s`. Safe while running:
         the sampler thread reads the mailbox tuple, which is replaced, never changed."""
         mailbox = FrameMailbox(
@@ -218,7 +218,9 @@ class FrameSampler:
     ) -> None:
         assert self._decoder is not None
         gray, color = self._decoder.thumbnails(picture)
-        full = self._decoder.full_bgr(picture) if any(m.full_color for m in due) else None
+        # The picture itself (refcounted, never reused by the decoder): whoever needs its
+        # pixels converts them, on its own thread.
+        full = picture if any(m.full_color for m in due) else None
         self.decoded += 1
         frame = SampledFrame(
             self.camera_id,
@@ -226,7 +228,7 @@ class FrameSampler:
             gray,
             color,
             (picture.width, picture.height),
-            full=full,
+            picture=full,
             keyframe=packet.is_keyframe,
         )
         for mailbox in due:
