@@ -128,6 +128,16 @@ def test_dataset_layout(tmp_path: Path) -> None:
     data = yaml.safe_load((root / "data.yaml").read_text())
     assert data["names"] == dict(enumerate(CLASS_NAMES))
     assert (Path(data["path"]) / data["train"]).is_dir() and data["val"] == "images/val"
+    # Held-out evaluation by kind of view: every image of both splits, whole frames or crops.
+    listed = {}
+    for view in ("all", "whole", "crops"):
+        spec = yaml.safe_load((root / f"{view}.yaml").read_text())
+        assert spec["names"] == data["names"] and spec["val"] == f"{view}.txt"
+        listed[view] = [Path(line) for line in (root / spec["val"]).read_text().splitlines()]
+        assert all(p.is_file() for p in listed[view])
+    assert len(listed["whole"]) == 12 and len(listed["crops"]) == 24
+    assert sorted(listed["whole"] + listed["crops"]) == sorted(listed["all"])
+    assert all(p.stem.endswith("_0") for p in listed["whole"])
 
 
 def test_cli_writes_n_images(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ Nothing here needs torch: numpy and OpenCV draw everything, deterministically fr
 from detectors.scenes.backgrounds import Layout, load_footage, render_background
 from detectors.scenes.catalogue import CATALOGUE
 from detectors.scenes.compose import Scene, render_scene
-from detectors.scenes.dataset import DatasetSummary, write_dataset
+from detectors.scenes.dataset import DatasetSummary, write_dataset, write_view_sets
 from detectors.scenes.effects import apply_effects, compress, h264_roundtrip, night_infrared
 from detectors.scenes.labels import CLASS_NAMES, Box, class_id, to_yolo_line
 from detectors.scenes.people import Worker, draw_worker, random_worker
@@ -53,4 +53,5 @@ __all__ = [
     "render_scene",
     "to_yolo_line",
     "write_dataset",
+    "write_view_sets",
 ]

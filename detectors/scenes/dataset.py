@@ -17,7 +17,14 @@ import yaml
 from detectors.scenes.compose import render_scene
 from detectors.scenes.labels import CLASS_NAMES, Box, to_yolo_line
 
-__all__ = ["MIN_LABEL_PX", "DatasetSummary", "View", "crop_views", "write_dataset"]
+__all__ = [
+    "MIN_LABEL_PX",
+    "DatasetSummary",
+    "View",
+    "crop_views",
+    "write_dataset",
+    "write_view_sets",
+]
 
 Image = np.ndarray
 # Every n-th scene goes to val: a deterministic split that needs no shuffling state.
@@ -133,4 +140,28 @@ def write_dataset(
         "names": dict(enumerate(CLASS_NAMES)),
     }
     (out / "data.yaml").write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    write_view_sets(out)
     return DatasetSummary(out, splits["train"], splits["val"], counts)
+
+
+def write_view_sets(root: Path) -> dict[str, Path]:
+    """Data files that evaluate every image of the set (both splits), by kind of view:
+    `all.yaml`, `whole.yaml` (whole frames shrunk) and `crops.yaml` (the square crops, which
+    is all the runtime shows the model for its crop-only classes). Meant for a held-out set;
+    returns the YAML paths by view."""
+    root = root.resolve()
+    images = sorted((root / "images").glob("*/scene_*.jpg"))
+    kinds = {
+        "all": images,
+        "whole": [p for p in images if p.stem.endswith("_0")],
+        "crops": [p for p in images if not p.stem.endswith("_0")],
+    }
+    written = {}
+    for view, paths in kinds.items():
+        listing = root / f"{view}.txt"
+        listing.write_text("".join(f"{p}\n" for p in paths))
+        data = {"path": str(root), "train": listing.name, "val": listing.name,
+                "names": dict(enumerate(CLASS_NAMES))}  # fmt: skip
+        written[view] = root / f"{view}.yaml"
+        written[view].write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    return written
