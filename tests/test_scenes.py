@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 import yaml
@@ -14,6 +15,8 @@ import detectors.scenes as scenes
 from detectors.scenes import (
     CLASS_NAMES,
     Scene,
+    draw_cockroach,
+    draw_rat,
     h264_roundtrip,
     load_footage,
     render_scene,
@@ -95,6 +98,18 @@ def test_pests_are_small(batch: list[Scene]) -> None:
     assert roaches and rats
     assert float(np.mean(roaches)) < 0.005
     assert float(np.mean(rats)) < 0.03
+
+
+@pytest.mark.parametrize("floor", [40, 83, 140, 220])
+def test_a_pest_stands_out_from_its_floor(floor: int) -> None:
+    """Drawn on a floor of its own grey (83 is the rat's), a pest is still visible: its body
+    differs from the floor by >= 40 grey levels, as an annotator would need to label it."""
+    for draw, length in ((draw_rat, 60.0), (draw_cockroach, 16.0)):
+        img = np.full((200, 200, 3), floor, np.uint8)
+        box = draw(img, np.random.default_rng(3), 100.0, 100.0, length)
+        grey = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY).astype(int)  # as an IR camera sees it
+        inside = grey[round(box.y0) : round(box.y1), round(box.x0) : round(box.x1)]
+        assert np.abs(inside - floor).max() >= 40, draw.__name__
 
 
 def test_night_scenes_are_grayscale(batch: list[Scene]) -> None:

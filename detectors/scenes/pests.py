@@ -12,6 +12,10 @@ from detectors.scenes.labels import Box
 __all__ = ["draw_cockroach", "draw_rat"]
 
 Image = np.ndarray
+# Grey levels a pest's body differs from the floor around it at least: what an annotator could
+# still see. A rat drawn in the floor's own grey was labelled but invisible (only its ears
+# showed), worst in infrared, where colour no longer tells them apart.
+_MIN_CONTRAST = 40
 
 
 def _rot(cx: float, cy: float, dx: float, dy: float, angle: float) -> tuple[int, int]:
@@ -25,12 +29,36 @@ def _shade(rng: np.random.Generator, base: tuple[int, int, int]) -> tuple[int, i
     return (b, g, r)
 
 
+def _luma(bgr: tuple[float, float, float] | np.ndarray) -> float:
+    b, g, r = (float(c) for c in bgr)
+    return 0.114 * b + 0.587 * g + 0.299 * r
+
+
+def _visible(img: Image, color: tuple[int, int, int], cx: float, cy: float,
+             radius: float) -> tuple[int, int, int]:  # fmt: skip
+    """`color` made at least _MIN_CONTRAST darker or lighter than the floor around (cx, cy):
+    darker where the floor is light enough, else lighter (as fur looks under IR light)."""
+    h, w = img.shape[:2]
+    r = max(2, round(radius))
+    x, y = round(cx), round(cy)
+    patch = img[max(0, y - r) : min(h, y + r), max(0, x - r) : min(w, x + r)]
+    if patch.size == 0:
+        return color
+    floor, own = _luma(patch.reshape(-1, 3).mean(axis=0)), _luma(color)
+    if abs(own - floor) >= _MIN_CONTRAST:
+        return color
+    target = floor - _MIN_CONTRAST if floor >= _MIN_CONTRAST + 20 else floor + _MIN_CONTRAST
+    k = target / max(own, 1.0)
+    b, g, r_ = (int(np.clip(c * k, 0, 255)) for c in color)
+    return (b, g, r_)
+
+
 def draw_rat(img: Image, rng: np.random.Generator, cx: float, cy: float, length: float) -> Box:
     """A rat seen from above-front: body, head, ears and tail. `length` excludes the tail."""
     # A top-down view foreshortens vertically; floors seen from a wall camera squash rats ~0.6.
     angle = float(rng.uniform(-0.5, 0.5)) + (math.pi if rng.random() < 0.5 else 0.0)
-    color = _shade(rng, (70, 80, 95))
     bl, bw = length * 0.6, length * 0.2
+    color = _visible(img, _shade(rng, (70, 80, 95)), cx, cy, bl)
     body = _rot(cx, cy, 0, 0, angle)
     cv2.ellipse(img, body, (round(bl / 2), max(1, round(bw))), math.degrees(angle), 0, 360,
                 color, -1, cv2.LINE_AA)  # fmt: skip
@@ -57,8 +85,8 @@ def draw_cockroach(
 ) -> Box:
     """A cockroach: glossy brown oval with legs and antennae, a few pixels long."""
     angle = float(rng.uniform(0, 2 * math.pi))
-    color = _shade(rng, (20, 45, 85))
     half_l, half_w = max(1.0, length / 2), max(1.0, length * 0.22)
+    color = _visible(img, _shade(rng, (20, 45, 85)), cx, cy, 2 * half_l)
     cv2.ellipse(img, (round(cx), round(cy)), (round(half_l), round(half_w)), math.degrees(angle),
                 0, 360, color, -1, cv2.LINE_AA)  # fmt: skip
     points = [_rot(cx, cy, sx * half_l, sy * half_w, angle) for sx in (-1, 1) for sy in (-1, 1)]

@@ -43,7 +43,7 @@ BITRATE = 1_500_000  # what make_media gives its 720p clips, a typical canteen c
 FOOTAGE_BITRATE = 1_000_000
 # Bump when the drawing (or the footage conversion) changes: cached clips of the old look are
 # then not reused.
-RENDER_VERSION = 3
+RENDER_VERSION = 4
 FOOTAGE_VERSION = 1
 _NOISE_PLANES = 8  # sensor noise: frames pick one of a few pre-drawn planes (cheap, still lively)
 _PAD = 4  # pixels around an actor's boxes that antialiased edges may touch
