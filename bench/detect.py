@@ -51,6 +51,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.ingest import proc_cpu_seconds, self_cpu_seconds, wait_online, write_config
 from bench.scenarios import CACHE, MODEL, REPO
+from bench.threadcpu import snapshot, spent_by_role
 from camera_adapters.simulator import CameraSimulator
 from detectors.scenes import CATALOGUE, render_scenario
 from detectors.scenes.video import FPS
@@ -226,10 +227,11 @@ async def run_hub(sim: CameraSimulator, urls: dict[str, str], tmp: Path, seconds
         await asyncio.sleep(SETTLE_S)
         load0 = _loadavg()
         wall0, cpu0, sim0 = time.monotonic(), self_cpu_seconds(), proc_cpu_seconds(sim_pid)
-        counts0 = _Counts.of(hub)
+        counts0, threads0 = _Counts.of(hub), snapshot()
         await asyncio.sleep(seconds)
         wall = time.monotonic() - wall0
         cpu = self_cpu_seconds() - cpu0
+        by_role = spent_by_role(threads0, snapshot())
         sim_cpu = proc_cpu_seconds(sim_pid) - sim0
         c = _Counts.of(hub) - counts0
         stats = hub.detection.engine.stats()
@@ -276,6 +278,13 @@ async def run_hub(sim: CameraSimulator, urls: dict[str, str], tmp: Path, seconds
         f"({stats.view_ms_mean:.1f} ms per view)",
     )
     _row("CPU per inferred sample", f"{1000 * result.cpu_per_sample:.0f} ms (all hub CPU)")
+    ended = cpu - sum(by_role.values())  # threads that ended within the window
+    parts = [*by_role.most_common(), ("threads that ended", ended)]
+    _row(
+        "hub CPU by thread role",
+        ", ".join(f"{role} {100 * s / wall / n:.2f}" for role, s in parts if s > 0.005 * wall)
+        + " (% of one core per camera)",
+    )
     _row("simulator CPU/camera", f"{100 * sim_cpu / wall / n:.2f} % (separate process)")
     _row("segments finalized", str(segments))
     return result
