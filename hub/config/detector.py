@@ -111,7 +111,11 @@ class DetectorConfig(Section):
         default=10.0, ge=1, le=10, description="Run the detector at least this often per camera."
     )
     motion_height: int = Field(
-        default=180, ge=45, le=720, description="Height in pixels the motion gate compares at."
+        default=180,
+        ge=45,
+        le=720,
+        description="Height in pixels the motion gate compares at, at most that of the "
+        "sampler's grey picture (health.sample_width wide: 180 for 16:9 at 320).",
     )
     motion_threshold: int = Field(
         default=20, ge=1, le=255, description="Grey-level change that counts as motion."
