@@ -72,6 +72,15 @@ def _resized(image: Image, boxes: tuple[Box, ...], x0: int, y0: int, side_w: int
     return View(pixels, tuple(kept))
 
 
+def _view_name(scene_seed: int, k: int) -> str:
+    """A view's file stem: view 0 is the scene's whole frame, 1.. its crops."""
+    return f"scene_{scene_seed:07d}_{k}"
+
+
+def _is_whole_frame(image: Path) -> bool:
+    return image.stem.endswith("_0")
+
+
 def crop_views(image: Image, boxes: tuple[Box, ...], rng: np.random.Generator, *, imgsz: int,
                count: int) -> list[View]:  # fmt: skip
     """`count` square crops of side imgsz..2*imgsz around (mostly) labelled targets."""
@@ -122,7 +131,7 @@ def write_dataset(
         rng = np.random.default_rng([scene_seed, 1])  # crops never change the scene itself
         views += crop_views(scene.image, scene.boxes, rng, imgsz=imgsz, count=crops)
         for k, view in enumerate(views):
-            name = f"scene_{scene_seed:07d}_{k}"
+            name = _view_name(scene_seed, k)
             vh, vw = view.image.shape[:2]
             lines = [line for b in view.boxes if (line := to_yolo_line(b, vw, vh)) is not None]
             for b in view.boxes:
@@ -153,8 +162,8 @@ def write_view_sets(root: Path) -> dict[str, Path]:
     images = sorted((root / "images").glob("*/scene_*.jpg"))
     kinds = {
         "all": images,
-        "whole": [p for p in images if p.stem.endswith("_0")],
-        "crops": [p for p in images if not p.stem.endswith("_0")],
+        "whole": [p for p in images if _is_whole_frame(p)],
+        "crops": [p for p in images if not _is_whole_frame(p)],
     }
     written = {}
     for view, paths in kinds.items():
