@@ -1,0 +1,1 @@
+"""The shipped mapping files, one per known real source (data: never in the repository)."""
