@@ -23,7 +23,7 @@ from pathlib import Path
 import httpx
 import uvicorn
 
-from hub import cli_detector, cli_storage
+from hub import cli_dataset, cli_detector, cli_storage
 from hub.config import ConfigError, HubConfig, load_config
 
 EXIT_CONFIG = 2
@@ -184,6 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     cams.set_defaults(run=_cameras_cmd)
     cli_storage.add_parser(sub).set_defaults(run=_storage_cmd)
     cli_detector.add_parsers(sub)
+    cli_dataset.add_parsers(sub)
     return parser
 
 
