@@ -47,7 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import select
 
-from camera_adapters.simulator import CameraSimulator
+from camera_adapters.simulator import SAMPLE_VIDEOS, CameraSimulator
 from camera_adapters.simulator.h264_annexb import split_access_units
 from camera_adapters.simulator.simulator import ClipAnchor
 from detectors.scenes import CATALOGUE, Violation, footage_clip, render_scenario
@@ -60,7 +60,6 @@ from hub.runtime import Hub
 from storage.db import models
 
 REPO = Path(__file__).resolve().parents[1]
-SAMPLE_VIDEOS = REPO.parent / "shared" / "data" / "sample-videos"  # ../shared beside the checkout
 # Real footage (camera id -> file in SAMPLE_VIDEOS), watched with pest rules only.
 REAL_FOOTAGE = {"real-one-by-one": "one-by-one-person-detection.mp4"}
 REAL_RULES = ("rat", "cockroach")

@@ -14,8 +14,6 @@ from camera_adapters.simulator import MEDIA_DIR
 from camera_adapters.simulator.h264_annexb import split_access_units
 from hub.health.checks.picture import Gray
 
-# The shared folder sits beside the checkout, for developers and CI alike.
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "data" / "sample-videos"
 WIDTH = 320
 
 

@@ -10,11 +10,12 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
+from camera_adapters.simulator import SAMPLE_VIDEOS
 from hub.config.health import HealthConfig
 from hub.health import CameraMonitor
 from hub.health.rules import rules_from
 from hub.sampling import SampledFrame
-from tests.health_frames import SAMPLES, clip_keyframes, video_samples
+from tests.health_frames import clip_keyframes, video_samples
 
 TEN_MINUTES_S = 600.0
 # The e2e test's quick settings, and the shipped defaults.
@@ -28,7 +29,7 @@ def _frames(pictures: Iterator[tuple[float, np.ndarray]]) -> Iterator[SampledFra
 
 
 def _mp4_ten_minutes() -> Iterator[tuple[float, np.ndarray]]:
-    samples = list(video_samples(SAMPLES / "one-by-one-person-detection.mp4", 2.0))
+    samples = list(video_samples(SAMPLE_VIDEOS / "one-by-one-person-detection.mp4", 2.0))
     loop_s = samples[-1][0] + 2.0
     for n in itertools.count():
         for t, gray in samples:
@@ -64,5 +65,5 @@ def test_gifs_raise_nothing_either() -> None:
     ):
         config = CONFIGS["quick"]
         monitor = CameraMonitor("cam", config, rules_from(config))
-        frames = list(_frames(video_samples(SAMPLES / scene, 0.5)))
+        frames = list(_frames(video_samples(SAMPLE_VIDEOS / scene, 0.5)))
         assert monitor.apply(monitor.analyse(frames, open_now=True)) == [], scene

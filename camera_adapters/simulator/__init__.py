@@ -9,13 +9,14 @@ The RTSP server runs under Debian's /usr/bin/python3 with GStreamer (see rtsp_se
 """
 
 from .errors import SimulatorError
-from .media import MEDIA_DIR, NAMED_CLIPS
+from .media import MEDIA_DIR, NAMED_CLIPS, SAMPLE_VIDEOS
 from .onvif_device import OnvifDeviceStandIn
 from .simulator import CameraSimulator, Fault, SimulatedCamera
 
 __all__ = [
     "MEDIA_DIR",
     "NAMED_CLIPS",
+    "SAMPLE_VIDEOS",
     "CameraSimulator",
     "Fault",
     "OnvifDeviceStandIn",

@@ -23,10 +23,9 @@ import cv2
 import numpy as np
 
 from .h264_annexb import split_access_units
+from .media import MEDIA_DIR, SAMPLE_VIDEOS
 
-MEDIA_DIR = Path(__file__).with_name("media")
-_SHARED = Path(__file__).resolve().parents[3] / "shared"  # ../shared beside the checkout
-DEFAULT_SOURCE = _SHARED / "data/sample-videos/one-by-one-person-detection.mp4"
+DEFAULT_SOURCE = SAMPLE_VIDEOS / "one-by-one-person-detection.mp4"
 FPS = 25
 GOP_FRAMES = 2 * FPS
 # 48-72 s: empty room, a person walks in, reads at the table, walks out, empty room again,

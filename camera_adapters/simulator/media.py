@@ -14,9 +14,20 @@ import numpy as np
 
 from .errors import SimulatorError
 
-__all__ = ["MEDIA_DIR", "NAMED_CLIPS", "ClipInfo", "StreamClips", "probe_clip", "resolve_clips"]
+__all__ = [
+    "MEDIA_DIR",
+    "NAMED_CLIPS",
+    "SAMPLE_VIDEOS",
+    "ClipInfo",
+    "StreamClips",
+    "probe_clip",
+    "resolve_clips",
+]
 
 MEDIA_DIR = Path(__file__).with_name("media")
+# The real footage (CC BY 4.0, attribution in its README) the clips are made from; tests and
+# the scene generator read it too.
+SAMPLE_VIDEOS = MEDIA_DIR / "sample-videos"
 # name -> (main clip, sub clip) file names in MEDIA_DIR
 NAMED_CLIPS: dict[str, tuple[str, str]] = {"people": ("people-720p.h264", "people-360p.h264")}
 DEFAULT_FPS = 25

@@ -8,6 +8,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from camera_adapters.simulator.media import SAMPLE_VIDEOS
+
 __all__ = ["Layout", "load_footage", "render_background"]
 
 Image = np.ndarray
@@ -18,11 +20,9 @@ _FOOTAGE_FRAMES: dict[str, tuple[int, ...]] = {
     "one-by-one-person-detection.mp4": (0, 3, 6),
     "fruit-and-vegetable-detection.gif": (0,),
 }
-# checkout/detectors/scenes/backgrounds.py -> parents[3] is the folder holding checkout + shared.
 # BGR: canteen walls are white or pale tile; floors grey, terracotta or beige anti-slip tile.
 _WALLS = ((232, 232, 228), (215, 220, 215), (225, 215, 200), (205, 215, 225), (210, 225, 210))
 _FLOORS = ((120, 125, 130), (70, 90, 150), (150, 170, 185), (90, 95, 100), (60, 75, 110))
-_SAMPLE_DIR = Path(__file__).resolve().parents[3] / "shared" / "data" / "sample-videos"
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +38,7 @@ class Layout:
 
 def load_footage(sample_dir: Path | None = None) -> list[Image]:
     """Person-free frames of the real sample videos; empty when the folder is absent."""
-    folder = sample_dir or _SAMPLE_DIR
+    folder = sample_dir or SAMPLE_VIDEOS
     frames: list[Image] = []
     for name, indices in _FOOTAGE_FRAMES.items():
         path = folder / name
