@@ -83,6 +83,8 @@ class LiveHub:
         reply = await viewer.connect(
             self.web.client, f"/api/cameras/{camera_id}/whep?stream={stream}", self.headers
         )
+        if reply.status_code != 201:
+            await viewer.close()  # its peer would outlive the test
         assert reply.status_code == 201, reply.text
         return viewer
 
@@ -134,11 +136,11 @@ async def test_viewer_receives_the_cameras_own_h264(
     capture.install(monkeypatch)
     others = hub.fanout("cam-1").subscriber_count  # the hub's own consumers (health sampler)
     camera = hub.fanout("cam-1").subscribe("test:reference", maxsize=2000)
-    await eventually(lambda: hub.fanout("cam-1").current is not None, within=10, what="online")
+    await eventually(lambda: hub.fanout("cam-1").current is not None, within=60, what="online")
     viewer = await hub.viewer("cam-1", "main")
     try:
         assert viewer.stream == "main" and viewer.location
-        await eventually(lambda: viewer.frames >= 25, within=10, what="a second of video")
+        await eventually(lambda: viewer.frames >= 25, within=60, what="a second of video")
         assert viewer.size == (1280, 720)
         summary = await hub.summary()
         assert summary["per_camera"] == {"cam-1": 1} and summary["sessions"][0]["connected"]
@@ -158,7 +160,7 @@ async def test_viewer_receives_the_cameras_own_h264(
     assert len(received) >= 25
     # Every coded slice the viewer got is byte for byte one the camera sent: no re-encode.
     assert all(unit in sent for unit in received)
-    await eventually(_no_viewers(hub), within=5, what="the session to close")
+    await eventually(_no_viewers(hub), within=30, what="the session to close")
     assert hub.fanout("cam-1").subscriber_count == others  # the viewer let go of the camera
 
 
@@ -170,7 +172,7 @@ def _no_viewers(hub: LiveHub) -> Any:
 
 
 async def test_grid_tiles_get_the_sub_stream_pulled_once_on_demand(hub: LiveHub) -> None:
-    await eventually(lambda: hub.fanout("cam-1").current is not None, within=10, what="online")
+    await eventually(lambda: hub.fanout("cam-1").current is not None, within=60, what="online")
     assert hub.sim.stats()["/cam-1/sub"] == 0  # nobody watches the sub-stream yet
     tiles = [await hub.viewer("cam-1", "sub") for _ in range(3)]
     # A camera without a sub-stream serves its main stream to a tile instead.
@@ -178,7 +180,7 @@ async def test_grid_tiles_get_the_sub_stream_pulled_once_on_demand(hub: LiveHub)
     try:
         assert [t.stream for t in tiles] == ["sub"] * 3 and fallback.stream == "main"
         await eventually(
-            lambda: all(t.frames >= 5 for t in [*tiles, fallback]), within=10, what="video"
+            lambda: all(t.frames >= 5 for t in [*tiles, fallback]), within=60, what="video"
         )
         assert {t.size for t in tiles} == {(640, 360)} and fallback.size == (1280, 720)
         assert hub.sim.stats() == {"/cam-1/main": 1, "/cam-1/sub": 1, "/cam-2/main": 1}
@@ -186,7 +188,7 @@ async def test_grid_tiles_get_the_sub_stream_pulled_once_on_demand(hub: LiveHub)
         for viewer in [*tiles, fallback]:
             await viewer.close(hub.web.client, hub.headers)
     # The last tile gone, the sub-stream session ends (after a short linger).
-    await eventually(lambda: hub.sim.stats()["/cam-1/sub"] == 0, within=10, what="sub closed")
+    await eventually(lambda: hub.sim.stats()["/cam-1/sub"] == 0, within=60, what="sub closed")
     assert hub.sim.stats()["/cam-1/main"] == 1
 
 
@@ -195,8 +197,11 @@ async def test_fifty_viewers_cost_one_rtsp_session_and_the_cap_holds(
 ) -> None:
     # The viewers count received frames without decoding them: this process also runs the hub.
     _Capture(decode=False).install(monkeypatch)
-    viewers = await asyncio.gather(*(hub.viewer("cam-1", "main") for _ in range(PER_CAMERA)))
+    viewers: list[WhepViewer] = []
     try:
+        # One by one, so that every viewer made is closed below even if a later one fails.
+        for _ in range(PER_CAMERA):
+            viewers.append(await hub.viewer("cam-1", "main"))
         extra = WhepViewer()
         refused = await extra.connect(hub.web.client, "/api/cameras/cam-1/whep", hub.headers)
         await extra.close()
@@ -213,8 +218,11 @@ async def test_fifty_viewers_cost_one_rtsp_session_and_the_cap_holds(
         assert all(s["connected"] for s in summary["sessions"])
         assert hub.sim.stats()["/cam-1/main"] == 1
     finally:
-        await asyncio.gather(*(v.close(hub.web.client, hub.headers) for v in viewers))
-    await eventually(_no_viewers(hub), within=10, what="every session closed")
+        closed = await asyncio.gather(
+            *(v.close(hub.web.client, hub.headers) for v in viewers), return_exceptions=True
+        )
+    assert [c for c in closed if c is not None] == []
+    await eventually(_no_viewers(hub), within=30, what="every session closed")
 
 
 async def test_unfinished_and_vanished_viewers_are_closed(hub: LiveHub) -> None:
@@ -228,13 +236,13 @@ async def test_unfinished_and_vanished_viewers_are_closed(hub: LiveHub) -> None:
     )
     # A page that goes away without its DELETE: its connection closes, and so does the viewer.
     gone = await hub.viewer("cam-2", "main")
-    await eventually(lambda: gone.frames > 0, within=10, what="video")
+    await eventually(lambda: gone.frames > 0, within=60, what="video")
     assert (await hub.summary())["viewers"] == 2
     await gone.close()  # no DELETE
     await eventually(
-        lambda: _count(hub, {"cam-1": 1}), within=5, what="the vanished viewer to close"
+        lambda: _count(hub, {"cam-1": 1}), within=30, what="the vanished viewer to close"
     )
-    await eventually(_no_viewers(hub), within=IDLE_S + 3, what="the idle viewer to close")
+    await eventually(_no_viewers(hub), within=IDLE_S + 30, what="the idle viewer to close")
     await idle.close()
     assert {cam: hub.fanout(cam).subscriber_count for cam in others} == others
 
@@ -266,7 +274,7 @@ async def test_errors_are_json_and_sessions_belong_to_their_opener(hub: LiveHub)
 
     viewer = await hub.viewer("cam-1", "main")
     # Connected first: aioice starts a consent task if ICE completes after a close.
-    await eventually(lambda: viewer.frames > 0, within=10, what="video")
+    await eventually(lambda: viewer.frames > 0, within=60, what="video")
     other_id = await add_user(hub.web.auth, "staff-live", Role.DISTRICT_STAFF, "district")
     other = await session_headers(hub.web.auth, other_id)
     assert viewer.location is not None

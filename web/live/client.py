@@ -78,14 +78,18 @@ class WhepViewer:
     async def close(
         self, http: httpx.AsyncClient | None = None, headers: Mapping[str, str] | None = None
     ) -> None:
-        """DELETE the session (if `http` is given), then close the peer."""
-        if http is not None and self.location is not None:
-            await http.delete(self.location, headers=dict(headers or {}))
-        await self.pc.close()
-        if self._reader is not None:
-            self._reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reader
+        """DELETE the session (if `http` is given), then close the peer and await its reader.
+
+        The peer is closed even when the DELETE fails: a dead server must not leak it."""
+        try:
+            if http is not None and self.location is not None:
+                await http.delete(self.location, headers=dict(headers or {}))
+        finally:
+            await self.pc.close()
+            if self._reader is not None:
+                self._reader.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._reader
 
     async def _read(self, track: Any) -> None:
         with contextlib.suppress(MediaStreamError):
