@@ -242,7 +242,7 @@ async def _login(page: Page, base: str) -> None:
     await page.click("button[type=submit]")
     await page.wait_for_url("**/cameras.html")
     await page.wait_for_function(
-        f"document.querySelectorAll('#tree .state-online').length === {CAMERAS}", timeout=15_000
+        f"document.querySelectorAll('#tree .state-online').length === {CAMERAS}", timeout=60_000
     )
     await _shot(page, "02-camera-tree")
 
@@ -252,7 +252,7 @@ async def _grid(page: Page, base: str, sim: CameraSimulator) -> None:
     await page.wait_for_function(
         f"(() => {{ const v = [...document.querySelectorAll('.tile video')];"
         f" return v.length === {CAMERAS} && v.every((x) => x.videoWidth > 0); }})()",
-        timeout=20_000,
+        timeout=60_000,
     )
     before = await page.evaluate(FRAMES_JS)
     await page.wait_for_timeout(3_000)
@@ -268,18 +268,18 @@ async def _tour(page: Page, base: str) -> None:
     """One tile takes the main stream; the tour turns to the next camera and stops."""
     await page.goto(base + "/grid.html?n=1&interval=3")
     main_stream = "document.querySelector('.tile video')?.videoWidth === 1280"
-    await page.wait_for_function(main_stream, timeout=15_000)
+    await page.wait_for_function(main_stream, timeout=60_000)
     first = await page.get_attribute(".tile", "data-camera")
     await page.click("#tour")
     await page.wait_for_function(
-        f"document.querySelector('.tile')?.dataset.camera !== '{first}'", timeout=10_000
+        f"document.querySelector('.tile')?.dataset.camera !== '{first}'", timeout=60_000
     )
     await page.click("#tour")  # stop, so the page below holds still
-    await page.wait_for_function(main_stream, timeout=15_000)
+    await page.wait_for_function(main_stream, timeout=60_000)
     await _shot(page, "04-tour-single")
     # Turning the page closed the first camera's viewer: one is left.
     await page.wait_for_function(
-        "fetch('/api/live').then((r) => r.json()).then((s) => s.viewers === 1)", timeout=10_000
+        "fetch('/api/live').then((r) => r.json()).then((s) => s.viewers === 1)", timeout=60_000
     )
 
 
@@ -322,7 +322,7 @@ async def _event_desk(page: Page, base: str, event_id: str) -> None:
     await page.wait_for_function(
         "(() => { const v = document.querySelector('#clip');"
         " return v.videoWidth === 320 && v.currentTime > 0.5; })()",
-        timeout=15_000,
+        timeout=60_000,
     )
     await _shot(page, "06-event-desk")
     await page.fill("#ack textarea", "已通知食堂负责人整改")
@@ -353,6 +353,6 @@ async def _other_pages(page: Page, base: str) -> None:
         await page.click("#lang-toggle")
     await page.goto(f"{base}/camera.html?id=cam-1")
     await page.wait_for_function(
-        "document.querySelector('#video').videoWidth === 1280", timeout=15_000
+        "document.querySelector('#video').videoWidth === 1280", timeout=60_000
     )  # the single view takes the main stream
     await _shot(page, "09-camera-main-stream")

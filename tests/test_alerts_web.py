@@ -69,7 +69,7 @@ async def site(tmp_path: Path) -> AsyncIterator[tuple[httpx.AsyncClient, Any]]:
         uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
     )
     task = asyncio.create_task(server.serve(), name="test:uvicorn")
-    await eventually(lambda: bool(server.started), within=10, what="uvicorn to listen")
+    await eventually(lambda: bool(server.started), within=60, what="uvicorn to listen")
     port = server.servers[0].sockets[0].getsockname()[1]
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=5) as client:

@@ -27,6 +27,7 @@ from detectors.runtime import (
     load_backend,
 )
 from detectors.scenes import render_scene
+from tests.waiting import eventually
 
 REPO = Path(__file__).resolve().parents[1]
 MODEL = Path(os.environ.get("BKHUB_TEST_MODEL", REPO / "detectors/models/bkhub-yolo11n.onnx"))
@@ -128,7 +129,8 @@ def _same(a: list[Detection], b: list[Detection], confidence: float) -> None:
 async def test_a_slow_detector_drops_older_samples_and_counts_them(
     make_engine: Factory, real_backend: Backend, frames: list[Frame]
 ) -> None:
-    engine = await make_engine(_Wrapped(real_backend, delay=0.15), max_batch=4, max_wait_ms=0)
+    wrapped = _Wrapped(real_backend, delay=0.15)
+    engine = await make_engine(wrapped, max_batch=4, max_wait_ms=0)
     tasks: list[asyncio.Task[Any]] = []
     most_pending = 0
     for k in range(20):  # three cameras at 25 Hz against ~6 batches a second
@@ -141,7 +143,8 @@ async def test_a_slow_detector_drops_older_samples_and_counts_them(
     assert most_pending <= 3  # one waiting sample per camera, never a queue
     for cam in ("a", "b", "c"):
         assert stats.submitted[cam] == 20
-        assert stats.dropped[cam] >= 10
+        # A batch holds at most one sample per camera: whatever more arrived was dropped.
+        assert 0 < stats.completed[cam] <= len(wrapped.batch_sizes) < 20
         assert stats.completed[cam] + stats.dropped[cam] == 20
     assert sum(r is None for r in results) == sum(stats.dropped.values())
     assert results[-1] is not None  # the newest sample of each camera is always answered
@@ -182,20 +185,33 @@ async def test_a_backend_failure_fails_the_batch_not_the_engine(
     assert engine.stats().failed == {"a": 1}
 
 
+class _Watched(_Wrapped):
+    """Notes, for every batch, whether the event loop ticked while the model ran it."""
+
+    def __init__(self, inner: Backend, ticks: list[int]) -> None:
+        super().__init__(inner, delay=0.2)
+        self.ticks = ticks
+        self.ticked_during: list[bool] = []
+
+    def infer(self, batch: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        before = self.ticks[0]
+        out = super().infer(batch)
+        self.ticked_during.append(self.ticks[0] > before)
+        return out
+
+
 async def test_the_event_loop_keeps_ticking_during_inference(
-    make_engine: Factory, frames: list[Frame]
+    make_engine: Factory, real_backend: Backend, frames: list[Frame]
 ) -> None:
-    engine = await make_engine(max_batch=8, max_wait_ms=20)
-    gaps: list[float] = []
+    ticks = [0]
+    watched = _Watched(real_backend, ticks)
+    engine = await make_engine(watched, max_batch=8, max_wait_ms=20)
     done = asyncio.Event()
 
     async def ticker() -> None:
-        last = time.perf_counter()
         while not done.is_set():
             await asyncio.sleep(0.005)
-            now = time.perf_counter()
-            gaps.append(now - last)
-            last = now
+            ticks[0] += 1
 
     tick = asyncio.create_task(ticker(), name="test:ticker")
     crops = [Region(0, 0, 320, 320), Region(640, 200, 1040, 600)]
@@ -204,7 +220,8 @@ async def test_the_event_loop_keeps_ticking_during_inference(
     done.set()
     await tick
     assert engine.stats().views == 36
-    assert len(gaps) > 20 and max(gaps) < 0.1, max(gaps)
+    # Inference on the loop's own thread would let no tick through while a batch runs.
+    assert len(watched.ticked_during) >= 3 and all(watched.ticked_during), watched.ticked_during
 
 
 async def test_lifecycle(
@@ -216,10 +233,11 @@ async def test_lifecycle(
     with pytest.raises(ModelError, match=r"missing\.onnx: model file not found"):
         await never.start()
     assert never.state is EngineState.NEW  # a fixed file can be loaded by a later start()
-    engine = await make_engine(_Wrapped(real_backend, delay=0.3), max_wait_ms=0)
+    slow = _Wrapped(real_backend, delay=1.0)  # long enough to queue two more behind it
+    engine = await make_engine(slow, max_wait_ms=0)
     await engine.start()  # idempotent
     first = asyncio.create_task(engine.detect("a", frames[0]))
-    await asyncio.sleep(0.05)  # in the model now
+    await eventually(lambda: bool(slow.batch_sizes), within=30, what="the first in the model")
     waiting = asyncio.create_task(engine.detect("b", frames[1]))
     await asyncio.sleep(0.01)
     cancelled = asyncio.create_task(engine.detect("c", frames[2]))

@@ -59,7 +59,7 @@ async def _record(config: HubConfig, clip: Path, segments: int) -> None:
             for n in range(segments):
                 meta = _spooled_segment(spool, clip, n * 10, camera_id="cam-1", school_id="s1")
                 archive.segment_finished(meta)
-            await eventually(lambda: archive.uploaded >= segments, within=20, what="uploads")
+            await eventually(lambda: archive.uploaded >= segments, within=60, what="uploads")
         finally:
             await archive.stop()
     finally:

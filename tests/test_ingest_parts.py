@@ -91,7 +91,7 @@ async def test_async_subscriber_wakes_on_publish_from_a_thread() -> None:
 
     threading.Thread(target=produce).start()
     received = []
-    while (item := await asyncio.wait_for(sub.aget(), 5)) is not None:
+    while (item := await asyncio.wait_for(sub.aget(), 30)) is not None:
         received.append(item)
     assert len(received) == 3
     assert fanout.subscriber_count == 0

@@ -18,6 +18,7 @@ from hub.ingest.fanout import Gap, PacketFanout, StreamStarted, StreamStopped
 from hub.ingest.substream import SubStreams
 from hub.ingest.supervisor import CameraSource, CameraSupervisor
 from tests.hubconfig import load_test_config
+from tests.waiting import eventually
 from web.live.track import PassthroughTrack, annexb_parameter_sets, has_sps
 
 SPS_PPS = b"\x00\x00\x00\x01\x67\x42\xc0\x1f\xaa\x00\x00\x00\x01\x68\xce\x3c\x80"
@@ -136,20 +137,21 @@ async def test_substreams_one_pull_per_camera_while_leased() -> None:
         made.append(_FakeSupervisor(camera_id))
         return made[-1]  # type: ignore[return-value]
 
-    subs = SubStreams({"cam": CameraSource(rtsp_url="rtsp://x/sub")}, make, linger_s=0.05)
+    linger_s = 1.0
+    subs = SubStreams({"cam": CameraSource(rtsp_url="rtsp://x/sub")}, make, linger_s=linger_s)
     assert subs.available("cam") and not subs.available("other")
     first, second = subs.acquire("cam"), subs.acquire("cam")
     assert first is second and len(made) == 1 and subs.active() == {"cam": 2}
     subs.release("cam")
     subs.release("cam")
-    await asyncio.sleep(0.01)
+    await asyncio.sleep(0)
     assert made[0].running  # lingering: a quick return reuses the session
     subs.acquire("cam")
-    await asyncio.sleep(0.1)
+    await asyncio.sleep(linger_s * 1.5)  # past the linger that the return called off
     assert made[0].running and len(made) == 1
     subs.release("cam")
-    await asyncio.sleep(0.1)
-    assert not made[0].running and subs.active() == {}
+    await eventually(lambda: not made[0].running, within=30, what="the linger to end the pull")
+    assert subs.active() == {}
     subs.acquire("cam")
     assert len(made) == 2 and made[1].running
     await subs.stop()

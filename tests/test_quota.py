@@ -75,7 +75,7 @@ async def test_outage_past_the_quota_drops_and_audits(
     try:
         for n in range(1, 5):
             archive.segment_finished(_spooled_segment(spool, clip_10s, n * 10))
-        await eventually(lambda: archive.dropped >= 2, within=15, what="quota drops")
+        await eventually(lambda: archive.dropped >= 2, within=60, what="quota drops")
     finally:
         await archive.stop()
     async with db.session() as s:

@@ -184,7 +184,7 @@ async def raw_request(
 
     task = asyncio.create_task(web.asgi(scope, receive, send), name=f"request {method} {url}")
     try:
-        async with asyncio.timeout(10):
+        async with asyncio.timeout(60):
             while not started.is_set() and not task.done():
                 await asyncio.wait([task], timeout=0.01)
         with contextlib.suppress(TimeoutError):
