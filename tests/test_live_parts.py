@@ -9,6 +9,7 @@ from pathlib import Path
 
 import av
 import pytest
+from aiortc import RTCPeerConnection
 from aiortc.mediastreams import MediaStreamError
 
 from camera_adapters.errors import OfflineReason
@@ -20,6 +21,7 @@ from hub.ingest.supervisor import CameraSource, CameraSupervisor
 from tests.hubconfig import load_test_config
 from tests.waiting import eventually
 from web.live.track import PassthroughTrack, annexb_parameter_sets, has_sps
+from web.live.viewers import Viewer, is_idle
 
 SPS_PPS = b"\x00\x00\x00\x01\x67\x42\xc0\x1f\xaa\x00\x00\x00\x01\x68\xce\x3c\x80"
 INFO = StreamInfo("h264", 640, 360, Fraction(1, 90000), 25.0, codec_header=b"", extradata=b"")
@@ -110,6 +112,25 @@ async def test_track_recv_ends_when_the_viewer_stops() -> None:
     assert fanout.subscriber_count == 0
     with pytest.raises(MediaStreamError):
         await track.recv()
+
+
+async def test_idle_clock_starts_with_the_answer_not_the_offer() -> None:
+    # A negotiation slower than the idle timeout (ICE gathering on a loaded box) must not be
+    # closed under it; an answered viewer that never connects is.
+    _fanout, track = _track()
+    pc = RTCPeerConnection()
+    try:
+        viewer = Viewer("v", "cam-1", "main", pc, track, 0.0, 0.0)
+        assert not is_idle(viewer, now=100.0, timeout_s=15.0)
+        viewer.answer_sdp = "v=0"
+        viewer.last_connected_at = 90.0
+        assert not is_idle(viewer, now=100.0, timeout_s=15.0)
+        assert is_idle(viewer, now=105.0, timeout_s=15.0)
+        viewer.connected = True
+        assert not is_idle(viewer, now=200.0, timeout_s=15.0)
+    finally:
+        await pc.close()
+        track.stop()
 
 
 class _FakeSupervisor:

@@ -16,6 +16,8 @@ import httpx
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError
 
+from web.live.peer import close_peer
+
 
 class WhepViewer:
     """One receive-only video peer; counts the frames its track delivers."""
@@ -85,7 +87,7 @@ class WhepViewer:
             if http is not None and self.location is not None:
                 await http.delete(self.location, headers=dict(headers or {}))
         finally:
-            await self.pc.close()
+            await close_peer(self.pc)
             if self._reader is not None:
                 self._reader.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

@@ -28,6 +28,7 @@ from aiortc.exceptions import InvalidAccessError, OperationError
 
 from hub.runtime import Hub
 from web.live.errors import BadOffer, LiveStopped, UnsupportedCodec, ViewerLimitReached
+from web.live.peer import close_peer
 from web.live.streams import HubStreams, StreamKind, StreamLeases
 from web.live.track import PassthroughTrack
 
@@ -67,7 +68,10 @@ def h264_preferences() -> list[Any]:
 
 
 def is_idle(viewer: Viewer, now: float, timeout_s: float) -> bool:
-    return not viewer.connected and now - viewer.last_connected_at >= timeout_s
+    # A viewer still negotiating is not idle: on a loaded box ICE gathering alone can outlast
+    # the timeout, and closing the peer under setLocalDescription would fail the offer.
+    answered = bool(viewer.answer_sdp)
+    return answered and not viewer.connected and now - viewer.last_connected_at >= timeout_s
 
 
 class LiveViewers:
@@ -153,11 +157,17 @@ class LiveViewers:
         pc.on("connectionstatechange", lambda: self._state_changed(viewer))
         try:
             await self._negotiate(viewer, offer_sdp)
+        except Exception as exc:
+            if viewer_id not in self._viewers:  # the hub stopped it under the negotiation
+                raise LiveStopped("the hub is stopping") from exc
+            await self.close(viewer_id)
+            raise
         except BaseException:
             await self.close(viewer_id)
             raise
         if viewer_id not in self._viewers:  # closed (hub stopping) while negotiating
             raise LiveStopped("the hub is stopping")
+        viewer.last_connected_at = self._clock()  # the idle clock starts with the answer
         self.opened += 1
         log.info("live viewer %s of %s (%s) opened", viewer_id, camera_id, served)
         return viewer
@@ -168,7 +178,7 @@ class LiveViewers:
         if viewer is None:
             return False
         try:
-            await viewer.pc.close()
+            await close_peer(viewer.pc)
         finally:
             viewer.track.stop()  # already stopped by the sender, unless it never started
             self._streams.release(viewer.camera_id, viewer.stream)
