@@ -21,7 +21,10 @@ sample, in turn). Per class it prints:
   R, P    recall and precision at thr, IoU 0.5
   hit     share of its photos with at least one box of the class at thr (anywhere)
 
-and false rat / cockroach boxes at thr per 100 photos with no pest. A build's manifest says
+and false rat / cockroach boxes at thr per 100 photos with no pest. `--choose-thresholds` (on
+a val split, never the acceptance set) also picks, per violation's evidence class, the score
+that gives the best F1 there, pests only where false boxes stay <= 2 per 100 pest-free photos,
+and prints them as `detection.types` min_confidence. A build's manifest says
 which classes each source boxes; detections of other classes on its photos are not scored
 (a hard-hat photo has people but no person boxes). Pests are taken as absent wherever they
 are not boxed: none of the real sources shows one it does not label.
@@ -110,15 +113,20 @@ def average_precision(scores: Sequence[float], true: Sequence[bool], n_truth: in
     return float(np.sum(np.diff(recall) * envelope[1:]))
 
 
+# The class whose boxes are each violation's evidence.
+EVIDENCE: Final[Mapping[str, ViolationType]] = {
+    **{f"{family}_bare": t for family, t in FAMILY_TYPE.items()},
+    **PEST_TYPE,
+}
+assert set(EVIDENCE) <= set(CLASS_NAMES), EVIDENCE
+
+
 def runtime_thresholds(detector: DetectorConfig, detection: DetectionConfig) -> dict[str, float]:
     """Per class, the score a detection needs to count in the hub by default (as
     DetectionService._min_score: the rule's min_confidence, never below the detector's)."""
-    evidence: dict[str, ViolationType] = {f"{family}_bare": t for family, t in FAMILY_TYPE.items()}
-    evidence.update(PEST_TYPE)
-    assert set(evidence) <= set(CLASS_NAMES), evidence
     out = {}
     for cls in CLASS_NAMES:
-        rule = detection.type_rule(evidence[cls]) if cls in evidence else None
+        rule = detection.type_rule(EVIDENCE[cls]) if cls in EVIDENCE else None
         own = rule.min_confidence if rule is not None else None
         out[cls] = max(detector.confidence, own or 0.0)
     return out
@@ -257,8 +265,10 @@ def score(photos: Sequence[Photo], found: Sequence[Sequence[Detection]],
 
 def evaluate(data: Sequence[Path], *, model: Path, split: str = "val", grid: int = 2,
              threads: int = 1,
-             ap_confidence: float = AP_CONFIDENCE) -> tuple[Report, list[str]]:  # fmt: skip
-    """Runs every labelled photo of `data` through the engine; the report and problem lines."""
+             ap_confidence: float = AP_CONFIDENCE,
+             choose: bool = False) -> tuple[Report, list[str], dict[str, float]]:  # fmt: skip
+    """Runs every labelled photo of `data` through the engine; the report, problem lines and
+    (with `choose`) the thresholds choose_thresholds picks on these photos."""
     photos, problems = [], []
     for folder in data:
         more, bad = load_photos(folder, split)
@@ -287,7 +297,33 @@ def evaluate(data: Sequence[Path], *, model: Path, split: str = "val", grid: int
         pest_free_images=pest_free,
         false_per_100=per_100,
     )
-    return report, problems
+    return report, problems, (choose_thresholds(photos, found, EVIDENCE) if choose else {})
+
+
+# Candidate thresholds; the hub counts nothing below detector.confidence, so neither do these.
+CANDIDATES: Final = tuple(round(0.4 + 0.05 * i, 2) for i in range(11))
+MAX_FALSE_PESTS_PER_100: Final = 2.0
+
+
+def choose_thresholds(photos: Sequence[Photo], found: Sequence[Sequence[Detection]],
+                      evidence: Mapping[str, ViolationType]) -> dict[str, float]:  # fmt: skip
+    """Per evidence class, the candidate with the best F1 on these photos (pests: among those
+    with at most MAX_FALSE_PESTS_PER_100 false boxes; a class no photo boxes: the lowest such
+    candidate); a class with no acceptable candidate gets the highest."""
+    by_threshold = {t: score(photos, found, dict.fromkeys(CLASS_NAMES, t)) for t in CANDIDATES}
+    chosen = {}
+    for cls in evidence:
+        best, best_f1 = CANDIDATES[-1], -1.0
+        for t, (rows, _free, per_100) in by_threshold.items():
+            if cls in PESTS and (per_100[cls] or 0.0) > MAX_FALSE_PESTS_PER_100:
+                continue
+            row = next(r for r in rows if r.name == cls)
+            p, r = row.precision or 0.0, row.recall
+            f1 = 0.0 if r is None else (2 * p * r / (p + r) if p + r else 0.0)
+            if f1 > best_f1:
+                best, best_f1 = t, f1
+        chosen[cls] = best
+    return chosen
 
 
 def _cell(value: float | None, width: int) -> str:
@@ -326,13 +362,27 @@ def main(argv: Iterable[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1, help="inference threads")
     parser.add_argument("--ap-confidence", type=float, default=AP_CONFIDENCE)
     parser.add_argument("--json", type=Path, help="also write the report as JSON")
+    parser.add_argument("--choose-thresholds", action="store_true",
+                        help="print per-type min_confidence chosen on these photos")  # fmt: skip
     args = parser.parse_args(None if argv is None else list(argv))
     t0 = time.monotonic()
-    report, problems = evaluate(args.data, model=args.model, split=args.split, grid=args.grid,
-                                threads=args.threads, ap_confidence=args.ap_confidence)  # fmt: skip
+    report, problems, chosen = evaluate(
+        args.data,
+        model=args.model,
+        split=args.split,
+        grid=args.grid,
+        threads=args.threads,
+        ap_confidence=args.ap_confidence,
+        choose=args.choose_thresholds,
+    )
     for line in problems:
         print(line, file=sys.stderr)
     print(format_report(report))
+    if chosen:
+        print("detection.types chosen on these photos (best F1; pests <= "
+              f"{MAX_FALSE_PESTS_PER_100:g} false per 100 pest-free):")  # fmt: skip
+        for cls, t in chosen.items():
+            print(f"  {EVIDENCE[cls].value}: {{min_confidence: {t}}}   # {cls}")
     print(f"{time.monotonic() - t0:.0f} s")
     if args.json:
         args.json.write_text(json.dumps(asdict(report), indent=1) + "\n", encoding="utf-8")

@@ -15,7 +15,10 @@ import pytest
 import yaml
 
 from bench.realdata import (
+    EVIDENCE,
+    Photo,
     average_precision,
+    choose_thresholds,
     evaluate,
     format_report,
     grid_views,
@@ -28,9 +31,10 @@ from detectors.datasets.split import side_of
 from detectors.datasets.synthetic import mix_synthetic
 from detectors.datasets.voc import read_voc
 from detectors.datasets.yolo import parse_line
+from detectors.detection import Detection
 from detectors.runtime import Region
 from detectors.scenes import render_scene, write_dataset
-from detectors.scenes.labels import CLASS_NAMES, to_yolo_line
+from detectors.scenes.labels import CLASS_NAMES, Box, to_yolo_line
 from hub.cli import main as bkhub
 from hub.config.detection import DetectionConfig
 from hub.config.detector import DetectorConfig
@@ -429,6 +433,30 @@ def test_average_precision_hand_computed() -> None:
     assert np.isnan(average_precision([0.5], [False], 0))
 
 
+def test_thresholds_chosen_by_f1_and_the_false_pest_cap() -> None:
+    every = frozenset(CLASS_NAMES)
+
+    def photo(n: int, *boxes: Box) -> Photo:
+        return Photo(Path(f"p{n}.jpg"), boxes, every, frozenset(b.cls for b in boxes))
+
+    def det(cls: str, score: float) -> Detection:
+        return Detection(cls, score, 0, 0, 10, 10)
+
+    rat, head = Box("rat", 0, 0, 10, 10), Box("head_bare", 0, 0, 10, 10)
+    photos = [photo(n, rat) for n in range(10)] + [photo(10 + n) for n in range(10)]
+    found = [[det("rat", 0.5 if n < 5 else 0.8)] for n in range(10)]
+    found += [[det("rat", 0.6)] if n < 5 else [] for n in range(10)]  # false rats on pest-free
+    photos += [photo(20 + n, head) for n in range(4)]
+    found += [[det("head_bare", 0.9)] for _ in range(4)]
+    found[10:14] = [[*f, det("head_bare", 0.45)] for f in found[10:14]]  # false heads
+    chosen = choose_thresholds(photos, found, EVIDENCE)
+    # rat: every threshold up to 0.6 lets 5 false rats per 14 pest-free photos through; above
+    # it, half the rats at precision 1. head_bare: 0.5 drops only the false ones.
+    assert chosen["rat"] == 0.65 and chosen["head_bare"] == 0.5
+    assert chosen["cockroach"] == 0.4  # nothing to find, nothing false: the lowest candidate
+    assert set(chosen) == set(EVIDENCE)
+
+
 def test_runtime_thresholds_are_the_hub_defaults() -> None:
     thr = runtime_thresholds(DetectorConfig(), DetectionConfig())
     assert thr["cockroach"] == 0.5 and thr["hand_bare"] == 0.55
@@ -490,7 +518,7 @@ def test_bench_empty_photo_gives_no_hit(tmp_path: Path) -> None:
     with contextlib.redirect_stderr(io.StringIO()):
         assert bkhub(["dataset", "build", "--out", str(out), "--val", "0", "--source",
                       str(mapping), str(tmp_path / "walls")]) == 0  # fmt: skip
-    report, problems = evaluate([out], model=MODEL, split="train")
+    report, problems, _ = evaluate([out], model=MODEL, split="train")
     assert not problems and report.images == 1 and report.pest_free_images == 1
     person = next(r for r in report.classes if r.name == "person")
     assert (person.images, person.boxes, person.ap50, person.hit_rate) == (1, 0, None, 0.0)
