@@ -5,15 +5,20 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Final
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
 __all__ = ["ERROR_RESPONSES", "ApiError", "ErrorBody", "install_error_handlers"]
+
+log = logging.getLogger(__name__)
+DATABASE_RETRY_AFTER_S: Final = 5
 
 _CODES: Final[dict[int, tuple[str, str]]] = {
     400: ("bad_request", "请求无效"),
@@ -100,6 +105,16 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    # A locked SQLite file past its busy timeout, or a PostgreSQL that went away: the request
+    # changed nothing (its transaction rolled back) and may simply be sent again.
+    log.warning("%s %s: database unavailable: %s", request.method, request.url.path, exc)
+    body = _body(503, "database_unavailable", "the database is busy or unavailable; retry",
+                 "数据库繁忙或不可用，请稍后重试")  # fmt: skip
+    headers = {"Retry-After": str(DATABASE_RETRY_AFTER_S)}
+    return JSONResponse(body, status_code=503, headers=headers)
+
+
 async def _internal_error(_request: Request, _exc: Exception) -> JSONResponse:
     # Starlette re-raises the exception after this response, so the server logs it once.
     return JSONResponse(_body(500, None, "internal error", None), status_code=500)
@@ -108,4 +123,5 @@ async def _internal_error(_request: Request, _exc: Exception) -> JSONResponse:
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(OperationalError, _database_unavailable)
     app.add_exception_handler(Exception, _internal_error)

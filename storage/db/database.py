@@ -6,7 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
@@ -35,6 +35,9 @@ def _alembic_config(connection: Connection) -> AlembicConfig:
     return cfg
 
 
+SQLITE_BUSY_TIMEOUT_MS: Final = 30_000
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
     # Let SQLAlchemy, not the driver, open transactions (see _sqlite_begin).
     dbapi_connection.isolation_level = None
@@ -42,7 +45,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
     # WAL lets the API read while the recorder writes; foreign keys are off by default.
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    # Every transaction takes the write lock (see _sqlite_begin), so a burst of requests on a
+    # loaded box queues for it: wait long, as a PostgreSQL row lock would, rather than fail.
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.close()
 
 
