@@ -17,7 +17,8 @@ sample, in turn). Per class it prints:
   boxes   labelled boxes; AP50 (all-point interpolated, IoU 0.5) over the photos whose
           source boxes the class, from the detections down to --ap-confidence
   thr     the runtime threshold: detector.confidence, or the violation rule's
-          min_confidence where the class is a rule's evidence (cockroach 0.5, hand_bare 0.55)
+          min_confidence where the class is a rule's evidence (rat 0.7, cockroach 0.5,
+          hand_bare 0.55)
   R, P    recall and precision at thr, IoU 0.5
   hit     share of its photos with at least one box of the class at thr (anywhere)
 

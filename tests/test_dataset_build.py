@@ -459,9 +459,10 @@ def test_thresholds_chosen_by_f1_and_the_false_pest_cap() -> None:
 
 def test_runtime_thresholds_are_the_hub_defaults() -> None:
     thr = runtime_thresholds(DetectorConfig(), DetectionConfig())
-    assert thr["cockroach"] == 0.5 and thr["hand_bare"] == 0.55
-    assert {c: t for c, t in thr.items() if c not in ("cockroach", "hand_bare")} == dict.fromkeys(
-        [c for c in CLASS_NAMES if c not in ("cockroach", "hand_bare")], 0.4)  # fmt: skip
+    own = {"rat": 0.7, "cockroach": 0.5, "hand_bare": 0.55}
+    assert {c: thr[c] for c in own} == own
+    assert {c: t for c, t in thr.items() if c not in own} == dict.fromkeys(
+        [c for c in CLASS_NAMES if c not in own], 0.4)  # fmt: skip
 
 
 def test_grid_views_are_squares_of_at_least_the_input() -> None:
