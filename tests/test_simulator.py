@@ -18,7 +18,13 @@ from camera_adapters.simulator import CameraSimulator, Fault, SimulatorError
 from camera_adapters.simulator.h264_annexb import split_access_units
 from camera_adapters.simulator.make_media import encode_clip
 
-OPTIONS = {"rtsp_transport": "tcp", "probesize": "32", "analyzeduration": "0", "timeout": "5000000"}
+# A 20 s socket timeout: on a loaded box the simulator can take seconds to answer a DESCRIBE.
+OPTIONS = {
+    "rtsp_transport": "tcp",
+    "probesize": "32",
+    "analyzeduration": "0",
+    "timeout": "20000000",
+}
 FRAME = Fraction(1, 25)
 
 
@@ -78,7 +84,7 @@ def _assert_steady(packets: list[av.Packet[av.VideoStream]], gop: int) -> None:
     assert {b - a for a, b in pairwise(keys)} == {gop}
 
 
-def _ends_soon(container: av.container.InputContainer, seconds: float = 10.0) -> bool:
+def _ends_soon(container: av.container.InputContainer, seconds: float = 30.0) -> bool:
     """True if the stream ends (EOF or I/O error) within `seconds`."""
     deadline = time.monotonic() + seconds
     try:
