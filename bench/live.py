@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import resource
 import statistics
@@ -36,6 +35,7 @@ from hub.config import load_config
 from hub.ingest.supervisor import CameraState
 from hub.runtime import Hub
 from web.live import HubStreams, LiveLimits, LiveViewers, StreamKind
+from web.live.viewer_pool import ViewerPool
 
 CONFIG = """
 district: {{id: bench, name: 基准测试区}}
@@ -61,102 +61,23 @@ def _cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-# -- the viewers' process ---------------------------------------------------------------------
-
-
-async def _client_main() -> None:
-    import aiortc.codecs
-    import aiortc.rtcrtpreceiver
-
-    from web.live.client import WhepViewer
-
-    real = aiortc.codecs.get_decoder
-
-    class FirstFrameDecoder:
-        """Decodes until the first picture (time to first frame), then only counts: decoding
-        50 streams here would starve this process and make the hub retransmit."""
-
-        def __init__(self, codec: Any) -> None:
-            self._real: Any = real(codec)
-
-        def decode(self, encoded_frame: Any) -> list[Any]:
-            if self._real is None:
-                return []
-            frames: list[Any] = self._real.decode(encoded_frame)
-            if frames:
-                self._real = None
-            return frames
-
-    # The receiver's decoder thread looks the factory up in its own module.
-    setattr(aiortc.rtcrtpreceiver, "get_decoder", FirstFrameDecoder)  # noqa: B010
-    loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader()
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
-    viewers: list[WhepViewer] = []
-
-    def send(message: dict[str, Any]) -> None:
-        sys.stdout.write(json.dumps(message) + "\n")
-        sys.stdout.flush()
-
-    while line := await reader.readline():
-        message = json.loads(line)
-        if message["cmd"] == "offer":
-            viewer = WhepViewer()
-            viewers.append(viewer)
-            send({"offer": await viewer.offer()})
-        elif message["cmd"] == "answer":
-            await viewers[-1].answer(message["sdp"])
-        elif message["cmd"] == "stats":
-            packets = await asyncio.gather(*(v.packets_received() for v in viewers))
-            received = await asyncio.gather(*(v.bytes_received() for v in viewers))
-            ttff = [
-                v.first_frame_at - v.offered_at
-                for v in viewers
-                if v.first_frame_at is not None and v.offered_at is not None
-            ]
-            send({"packets": packets, "bytes": received, "ttff": ttff, "cpu": _cpu()})
-        elif message["cmd"] == "quit":
-            break
-    await asyncio.gather(*(v.close() for v in viewers))
-
-
-# -- the hub's process ------------------------------------------------------------------------
-
-
-class Clients:
-    def __init__(self, proc: asyncio.subprocess.Process) -> None:
-        self._proc = proc
-
-    async def ask(self, cmd: str, **fields: Any) -> dict[str, Any]:
-        await self.tell(cmd, **fields)
-        assert self._proc.stdout is not None
-        line = await self._proc.stdout.readline()
-        if not line:
-            raise RuntimeError("the viewers' process exited")
-        reply: dict[str, Any] = json.loads(line)
-        return reply
-
-    async def tell(self, cmd: str, **fields: Any) -> None:
-        assert self._proc.stdin is not None
-        self._proc.stdin.write((json.dumps({"cmd": cmd, **fields}) + "\n").encode())
-        await self._proc.stdin.drain()
-
-
-async def _add_viewers(live: LiveViewers, clients: Clients, count: int) -> None:
+async def _add_viewers(live: LiveViewers, pool: ViewerPool, count: int) -> None:
     for _ in range(count):
-        offer = (await clients.ask("offer"))["offer"]
+        index = live.count()
+        (offer,) = await pool.offers(1)
         viewer = await live.open("cam", StreamKind.MAIN, offer)
-        await clients.tell("answer", sdp=viewer.answer_sdp)
+        await pool.answer(index, viewer.answer_sdp)
 
 
-async def _all_receiving(clients: Clients, count: int, within: float = 30) -> dict[str, Any]:
+async def _all_receiving(pool: ViewerPool, count: int, within: float = 30) -> dict[str, Any]:
     deadline = time.monotonic() + within
     while True:
-        stats = await clients.ask("stats")
-        if len(stats["ttff"]) >= count and all(p > 0 for p in stats["packets"]):
-            return stats
+        stats = await pool.stats()
+        ttff = [t for t in stats["ttff"] if t is not None]
+        if len(ttff) >= count and all(p > 0 for p in stats["packets"]):
+            return {**stats, "ttff": ttff}
         if time.monotonic() > deadline:
-            raise RuntimeError(f"only {len(stats['ttff'])} of {count} viewers got video")
+            raise RuntimeError(f"only {len(ttff)} of {count} viewers got video")
         await asyncio.sleep(0.5)
 
 
@@ -171,14 +92,8 @@ async def run(levels: list[int], seconds: float) -> None:
         limits = LiveLimits(per_camera=max(levels), total=max(levels), idle_timeout_s=60)
         live = LiveViewers(HubStreams(hub.cameras, hub.substreams), limits)
         live.start()
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            __file__,
-            "--client",
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-        )
-        clients = Clients(proc)
+        pool = ViewerPool()
+        await pool.start()
         try:
             for _ in range(300):  # the camera comes online within 30 s
                 if hub.cameras["cam"].supervisor.status.state is CameraState.ONLINE:
@@ -192,14 +107,14 @@ async def run(levels: list[int], seconds: float) -> None:
             )
             base: float | None = None
             for level in sorted(levels):
-                await _add_viewers(live, clients, level - live.count())
-                stats = await _all_receiving(clients, level) if level else None
+                await _add_viewers(live, pool, level - live.count())
+                stats = await _all_receiving(pool, level) if level else None
                 await asyncio.sleep(1)
-                before = await clients.ask("stats")
+                before = await pool.stats()
                 hub_cpu, wall = _cpu(), time.monotonic()
                 await asyncio.sleep(seconds)
                 hub_pct = 100 * (_cpu() - hub_cpu) / (time.monotonic() - wall)
-                after = await clients.ask("stats")
+                after = await pool.stats()
                 client_pct = 100 * (after["cpu"] - before["cpu"]) / seconds
                 base = hub_pct if base is None else base
                 per = (hub_pct - base) / level if level else 0.0
@@ -215,8 +130,7 @@ async def run(levels: list[int], seconds: float) -> None:
                     f"{median:>12} {worst:>9} {kbps:>12} {rtsp:>5}"
                 )
         finally:
-            await clients.tell("quit")
-            await proc.wait()
+            await pool.close()
             await live.stop()
             await hub.stop()
 
@@ -225,13 +139,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--levels", default="0,1,10,50", help="viewer counts, comma-separated")
     parser.add_argument("--seconds", type=float, default=10.0, help="measuring window per level")
-    parser.add_argument("--client", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    if args.client:
-        _loopback_only()
-        asyncio.run(_client_main())
-        return
     levels = [int(n) for n in args.levels.split(",")]
     asyncio.run(run(levels if 0 in levels else [0, *levels], args.seconds))
 

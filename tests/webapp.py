@@ -29,6 +29,7 @@ from storage.db.models import AuditEntry, Event, Export
 from storage.db.models_accounts import User
 from web.app import create_app
 from web.auth import CSRF_HEADER, SESSION_COOKIE, Auth, Role, Scope
+from web.live import LiveViewers
 
 PASSWORD = "correct horse battery staple"
 T0 = datetime(2026, 11, 30, 3, 0, tzinfo=UTC)
@@ -92,6 +93,7 @@ class WebApp:
     client: httpx.AsyncClient
     hub: Hub
     auth: Auth
+    live: LiveViewers
     asgi: Callable[[Any, Any, Any], Coroutine[Any, Any, None]]  # with the state; raw_request
 
 
@@ -110,7 +112,7 @@ async def serve_app(config: HubConfig) -> AsyncIterator[WebApp]:
             app=with_state, client=("10.0.0.7", 50000), raise_app_exceptions=False
         )
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            yield WebApp(app, client, state["hub"], state["auth"], with_state)
+            yield WebApp(app, client, state["hub"], state["auth"], state["live"], with_state)
 
 
 @dataclass(frozen=True)

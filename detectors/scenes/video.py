@@ -154,9 +154,7 @@ class _Stage:
         x += script.sway * math.sin(_omega(duration, _SWAY_PERIOD_S) * t + phase)
         hat, mask, gloves = script.outfit(t)
         arm = _omega(duration, _ARM_PERIOD_S) * t + phase
-        angles = tuple(
-            a + 0.22 * math.sin(arm + k * 1.3) for k, a in enumerate(base.arm_angles)
-        )
+        angles = tuple(a + 0.22 * math.sin(arm + k * 1.3) for k, a in enumerate(base.arm_angles))
         worker = dataclasses.replace(
             base,
             height=script.height_at(y) * HEIGHT,

@@ -13,6 +13,7 @@ import contextlib
 import logging
 import secrets
 import time
+from collections import Counter
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -91,6 +92,9 @@ class LiveViewers:
         self._stopped = False
         self.opened = 0
         self.refused = 0
+        # Why viewers ended ("deleted", "idle", "failed", "stopped", ...): what an operator
+        # asks first when viewers report a black tile.
+        self.closed: Counter[str] = Counter()
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -107,7 +111,9 @@ class LiveViewers:
                 await self._sweeper
             self._sweeper = None
         # One peer failing to close must not keep the others open.
-        await asyncio.gather(*(self.close(v) for v in list(self._viewers)), return_exceptions=True)
+        await asyncio.gather(
+            *(self.close(v, reason="stopped") for v in list(self._viewers)), return_exceptions=True
+        )
         while self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
@@ -160,10 +166,10 @@ class LiveViewers:
         except Exception as exc:
             if viewer_id not in self._viewers:  # the hub stopped it under the negotiation
                 raise LiveStopped("the hub is stopping") from exc
-            await self.close(viewer_id)
+            await self.close(viewer_id, reason="bad_offer")
             raise
         except BaseException:
-            await self.close(viewer_id)
+            await self.close(viewer_id, reason="cancelled")
             raise
         if viewer_id not in self._viewers:  # closed (hub stopping) while negotiating
             raise LiveStopped("the hub is stopping")
@@ -172,17 +178,18 @@ class LiveViewers:
         log.info("live viewer %s of %s (%s) opened", viewer_id, camera_id, served)
         return viewer
 
-    async def close(self, viewer_id: str) -> bool:
+    async def close(self, viewer_id: str, *, reason: str = "deleted") -> bool:
         """End a viewer and give back its stream lease; False if there was no such viewer."""
         viewer = self._viewers.pop(viewer_id, None)
         if viewer is None:
             return False
+        self.closed[reason] += 1
         try:
             await close_peer(viewer.pc)
         finally:
             viewer.track.stop()  # already stopped by the sender, unless it never started
             self._streams.release(viewer.camera_id, viewer.stream)
-            log.info("live viewer %s of %s closed", viewer_id, viewer.camera_id)
+            log.info("live viewer %s of %s closed: %s", viewer_id, viewer.camera_id, reason)
         return True
 
     # -- internals --------------------------------------------------------------------------
@@ -207,7 +214,7 @@ class LiveViewers:
             viewer.last_connected_at = self._clock()  # the idle clock starts when it drops
         viewer.connected = state == "connected"
         if state in ("failed", "closed") and viewer.id in self._viewers:
-            self._spawn(self.close(viewer.id), name=f"live:{viewer.id}:close")
+            self._spawn(self.close(viewer.id, reason=state), name=f"live:{viewer.id}:close")
 
     def _spawn(self, coro: Coroutine[Any, Any, Any], *, name: str) -> None:
         task = asyncio.create_task(coro, name=name)
@@ -223,7 +230,7 @@ class LiveViewers:
                     viewer.last_connected_at = now
                 elif is_idle(viewer, now, self._limits.idle_timeout_s):
                     log.info("live viewer %s idle: closing", viewer.id)
-                    self._spawn(self.close(viewer.id), name=f"live:{viewer.id}:idle")
+                    self._spawn(self.close(viewer.id, reason="idle"), name=f"live:{viewer.id}:idle")
 
 
 def live_viewers_for(hub: Hub) -> LiveViewers:
