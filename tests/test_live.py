@@ -217,16 +217,23 @@ async def test_fifty_viewers_cost_one_rtsp_session_and_the_cap_holds(hub: LiveHu
             for i in admitted:
                 await pool.answer(i, replies[i].text)
 
-            async def all_receiving() -> bool:
-                # A viewer the hub closed will never receive: say why at once, not after 90 s.
-                assert not hub.web.live.closed, f"the hub closed viewers: {hub.web.live.closed}"
-                packets = (await pool.stats())["packets"]
-                return min(packets[i] for i in admitted) > 100
+            # The most each viewer has received so far: on a starved box aioice may close a peer
+            # after its video came (consent checks answered late for 30 s), which is what a lost
+            # peer should get; what is asserted is that every admitted viewer got video.
+            most = dict.fromkeys(admitted, 0)
 
-            await eventually(all_receiving, within=90, what="every viewer receiving video")
+            async def all_receiving() -> bool:
+                packets = (await pool.stats())["packets"]
+                most.update({i: max(most[i], packets[i]) for i in admitted})
+                return min(most.values()) > 100
+
+            try:
+                await eventually(all_receiving, within=90, what="every viewer receiving video")
+            except AssertionError as exc:
+                closed = dict(hub.web.live.closed)
+                most_seen = sorted(most.values())
+                raise AssertionError(f"{exc}: packets {most_seen}, closed {closed}") from None
             assert hub.sim.stats()["/cam-1/main"] == 1
-            # Not asserted after that: that all fifty stay (a peer the hub's loop answers late
-            # for 30 s is closed by aioice's consent checks, as a lost peer should be).
         finally:
             deleted = await asyncio.gather(
                 *(
