@@ -8,6 +8,7 @@ import logging
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import Final
 from zoneinfo import ZoneInfo
 
 from hub.alerts import AlertService
@@ -26,6 +27,7 @@ from hub.ingest.supervisor import (
 from hub.maintenance import MaintenanceJob, retention_policy
 from hub.recording.recorder import SegmentRecorder
 from hub.status import StatusWriter
+from hub.supervision import LatestFrames
 from storage.archive import SegmentArchive
 from storage.db import models
 from storage.db import repository as repo
@@ -35,6 +37,8 @@ from storage.objectstore import build_object_store
 from storage.spool import Spool
 
 log = logging.getLogger(__name__)
+
+_LIVE_FRAME_S: Final = 15.0  # a newer frame than this is a live picture for evidence
 
 
 class HubState(StrEnum):
@@ -128,6 +132,9 @@ class Hub:
             ),
             raise_event=self.alerts.raise_event,
         )
+        # Supervision rounds take evidence snapshots from each camera's newest frame; older
+        # than a few samples, the camera is not live.
+        self.frames = LatestFrames(max_age_s=max(_LIVE_FRAME_S, 3 * config.health.sample_every_s))
         # Sub-streams are pulled only while a live viewer needs one (web.live).
         self.substreams = SubStreams.from_config(config)
         self.state = HubState.NEW
@@ -175,6 +182,7 @@ class Hub:
             sampler = self.health.sampler(camera.id)  # one decode serves health and detection
             if sampler is not None:
                 self.detection.watch(camera, school.id, sampler, supervisor.fanout)
+                self.frames.watch(camera.id, sampler.subscribe("evidence", 1, full_color=True))
             supervisor.start()
             self.cameras[camera.id] = CameraEntry(camera.id, school.id, supervisor, recorder)
         await self.health.start()

@@ -12,3 +12,15 @@ def segment_key(school_id: str, camera_id: str, start_at: datetime, tz: ZoneInfo
     stamp = local.strftime("%Y%m%dT%H%M%S") + f".{local.microsecond // 1000:03d}"
     stamp += local.strftime("%z")
     return f"recordings/{school_id}/{camera_id}/{local:%Y-%m-%d}/{local:%H}/{stamp}.mp4"
+
+
+def evidence_key(
+    school_id: str, camera_id: str, taken_at: datetime, tz: ZoneInfo, evidence_id: str
+) -> str:
+    """snapshots/<school>/<camera>/<YYYY-MM-DD>/<YYYYMMDDTHHMMSS+0800>-round-<id>.jpg
+
+    Beside the school's event snapshots, so the same scope, lifecycle rule and retention
+    apply to an inspection round's evidence."""
+    local = taken_at.astimezone(tz)
+    stamp = local.strftime("%Y%m%dT%H%M%S%z")
+    return f"snapshots/{school_id}/{camera_id}/{local:%Y-%m-%d}/{stamp}-round-{evidence_id}.jpg"

@@ -9,10 +9,12 @@ from typing import Any
 import pytest
 
 from hub.config import (
+    CanteenGrade,
     ConfigError,
     HubConfig,
     LocalStoreConfig,
     SchoolKind,
+    SupervisionConfig,
     load_config,
     resolve_relative_paths,
 )
@@ -48,6 +50,10 @@ def test_shipped_config_loads() -> None:
     assert {c.onvif.password.get_secret_value() for c in onvif if c.onvif} == {"demo-only"}
     assert config.simulator.enabled
     assert config.simulator.rtsp_port == 8554
+    # The shipped duties spell out the work plan's, which are also the built-in default.
+    assert config.supervision == SupervisionConfig()
+    assert config.supervision.items[0] == "环境卫生" and len(config.supervision.items) == 9
+    assert {s.grade for s in config.schools} == {CanteenGrade.A, CanteenGrade.B, None}
 
 
 def test_shipped_config_takes_camera_password_from_env() -> None:
@@ -114,6 +120,15 @@ def _add_kitchen(data: dict[str, Any]) -> None:
 def _omit_kitchen(data: dict[str, Any]) -> None:
     del camera_of(data)["kitchen"]
 
+
+_DUTY = {
+    "id": "meal",
+    "name": "陪餐",
+    "duty": "accompany_meal",
+    "roles": ["school_principal"],
+    "times": 1,
+    "per": "week",
+}
 
 MISTAKES: list[tuple[str, Mutation, str, str]] = [
     (
@@ -292,6 +307,44 @@ MISTAKES: list[tuple[str, Mutation, str, str]] = [
         "retention.school_overrides.ghost",
         "unknown school id 'ghost'",
     ),
+    (
+        "duty period",
+        _set("supervision.duties", [{**_DUTY, "per": "year"}]),
+        "supervision.duties[0].per",
+        "expected one of 'day', 'week' or 'month', got 'year'",
+    ),
+    (
+        "duty role",
+        _set("supervision.duties", [{**_DUTY, "roles": ["cook"]}]),
+        "supervision.duties[0].roles[0]",
+        "expected one of 'district_staff'",
+    ),
+    (
+        "duty times",
+        _set("supervision.duties", [{**_DUTY, "times": 0}]),
+        "supervision.duties[0].times",
+        "must be >= 1 (got 0)",
+    ),
+    (
+        "duty school filter",
+        _set("supervision.duties", [{**_DUTY, "applies_to": [{"kind": "primary"}]}]),
+        "supervision.duties[0].applies_to[0].kind",
+        "unknown key",
+    ),
+    (
+        "duplicate duty id",
+        _set("supervision.duties", [_DUTY, _DUTY]),
+        "supervision.duties",
+        "duplicate duty id 'meal'",
+    ),
+    (
+        "duplicate checklist item",
+        _set("supervision.items", ["留样", "消毒", "留样"]),
+        "supervision.items",
+        "duplicate checklist item '留样'",
+    ),
+    ("empty checklist", _set("supervision.items", []), "supervision.items", "at least one"),
+    ("bad grade", _set("schools[0].grade", "C"), "schools[0].grade", "expected one of 'A' or 'B'"),
     (
         "simulator clip for unknown camera",
         _set("simulator.clips", {"cam-z": "people"}),

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 
 from storage.db import repository as repo
-from storage.db.database import Database, DatabaseError
+from storage.db.database import Database, DatabaseError, _alembic_config
 from storage.db.models import Base, Camera, School, Segment, SegmentStatus, Town
 
 T0 = datetime(2026, 11, 29, 1, 0, tzinfo=UTC)
@@ -52,6 +53,21 @@ async def test_migrations_match_the_models(db: Database) -> None:
             lambda sync: compare_metadata(MigrationContext.configure(sync), Base.metadata)
         )
     assert diff == []
+
+
+async def test_supervision_migration_goes_down_and_up(db: Database) -> None:
+    tables = {"inspection_rounds", "inspection_items", "inspection_evidence", "accompany_meals"}
+
+    async def names() -> set[str]:
+        async with db.engine.connect() as conn:
+            return set(await conn.run_sync(lambda sync: inspect(sync).get_table_names()))
+
+    assert tables <= await names()
+    async with db.engine.begin() as conn:
+        await conn.run_sync(lambda sync: command.downgrade(_alembic_config(sync), "0006"))
+    assert not tables & await names()
+    await db.migrate()
+    assert tables <= await names()
 
 
 async def test_migrating_twice_is_harmless(db: Database) -> None:

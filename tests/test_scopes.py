@@ -64,6 +64,8 @@ def foreign_values(d: District, school: str) -> dict[str, str]:
         "town": town_of(school) or "town-w",
         "event_id": d.events[camera],
         "export_id": d.exports[camera],
+        "round_id": d.rounds[school],
+        "evidence_id": d.evidence[school],
         "user_id": d.users[PRINCIPAL[school]],
         "token_id": d.tokens[PRINCIPAL[school]],
         # Live sessions need a WebRTC peer to exist; an id that is not the caller's must
@@ -80,6 +82,7 @@ def foreign_markers(d: District) -> set[str]:
     for school in OTHER_SCHOOLS:
         markers |= {school, *CAMERAS[school]}
         markers |= {d.events[c] for c in CAMERAS[school]} | {d.exports[c] for c in CAMERAS[school]}
+        markers |= {d.rounds[school], d.evidence[school]}
     for name in ACCOUNTS:
         if name not in mine:
             markers |= {name, d.users[name], d.tokens[name]}
@@ -105,6 +108,8 @@ def _sample(spec: dict[str, Any], name: str, node: dict[str, Any], n: int) -> An
     if kind == "string":
         if node.get("format") == "date-time":
             return (T0 - timedelta(days=1) + timedelta(hours=n)).isoformat()
+        if node.get("format") == "date":
+            return (T0 - timedelta(days=1)).date().isoformat()
         return "probe-value-12345"
     if kind == "integer":
         return int(node.get("minimum", 1))

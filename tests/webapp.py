@@ -22,11 +22,13 @@ from urllib.parse import unquote, urlencode, urlsplit
 import httpx
 from argon2 import PasswordHasher
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.config import HubConfig, load_config
 from hub.runtime import Hub
 from storage.db.models import AuditEntry, Event, Export
 from storage.db.models_accounts import User
+from storage.db.models_supervision import InspectionEvidence, InspectionRound
 from web.app import create_app
 from web.auth import CSRF_HEADER, SESSION_COOKIE, Auth, Role, Scope
 from web.live import LiveViewers
@@ -254,6 +256,8 @@ class District:
     tokens: dict[str, str] = field(default_factory=dict)  # account -> API token id
     events: dict[str, str] = field(default_factory=dict)  # camera -> event id
     exports: dict[str, str] = field(default_factory=dict)  # camera -> export id
+    rounds: dict[str, str] = field(default_factory=dict)  # school -> inspection round id
+    evidence: dict[str, str] = field(default_factory=dict)  # school -> evidence snapshot id
     hub_event: str = ""  # a health event of the hub itself: no school, district only
 
 
@@ -281,6 +285,7 @@ async def seed_district(web: WebApp) -> District:
                 seeded.exports[camera] = export.id
                 s.add(export)
                 s.add(AuditEntry(at=T0, actor="system", action="spool_drop", camera_id=camera))
+            seeded.rounds[school], seeded.evidence[school] = await _round(s, school, cams[0])
         hub_event = _event(None, None, None, T0)
         hub_event.kind, hub_event.type = "health", "storage_failing"
         seeded.hub_event = hub_event.id
@@ -289,7 +294,42 @@ async def seed_district(web: WebApp) -> District:
         school = school_of(camera)
         key = f"snapshots/{school}/{camera}/{event_id}.jpg"
         await web.hub.store.put_file(key, snapshot, content_type="image/jpeg")
+    for school, evidence_id in seeded.evidence.items():
+        key = f"snapshots/{school}/{CAMERAS[school][0]}/round-{evidence_id}.jpg"
+        await web.hub.store.put_file(key, snapshot, content_type="image/jpeg")
     return seeded
+
+
+async def _round(s: AsyncSession, school: str, camera: str) -> tuple[str, str]:
+    """A finished inspection round of the school's principal with one snapshot."""
+    round_id, evidence_id = secrets.token_hex(16), secrets.token_hex(16)
+    s.add(
+        InspectionRound(
+            id=round_id,
+            school_id=school,
+            town_id=town_of(school),
+            inspector=next(
+                name
+                for name, (role, scope) in ACCOUNTS.items()
+                if role is Role.SCHOOL_PRINCIPAL and scope == f"school:{school}"
+            ),
+            inspector_role=Role.SCHOOL_PRINCIPAL.value,
+            mode="remote",
+            started_at=T0,
+            finished_at=T0 + timedelta(minutes=10),
+        )
+    )
+    await s.flush()  # the evidence row refers to it
+    s.add(
+        InspectionEvidence(
+            id=evidence_id,
+            round_id=round_id,
+            camera_id=camera,
+            object_key=f"snapshots/{school}/{camera}/round-{evidence_id}.jpg",
+            taken_at=T0,
+        )
+    )
+    return round_id, evidence_id
 
 
 def _event(camera: str | None, school: str | None, town: str | None, at: datetime) -> Event:

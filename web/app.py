@@ -25,6 +25,7 @@ from web.routes import (
     exports,
     health,
     live,
+    supervision,
     tokens,
     tree,
     users,
@@ -50,7 +51,8 @@ def create_app(config: HubConfig) -> FastAPI:
 
     app = FastAPI(title="Bright Kitchen Hub 明厨亮灶视频监管平台", lifespan=lifespan)
     install_error_handlers(app)
-    routers = (health, auth, tokens, users, cameras, tree, events, audit, exports, live, alerts)
+    routers = (health, auth, tokens, users, cameras, tree, events, audit, exports, live, alerts,
+               supervision)  # fmt: skip
     for module in routers:
         app.include_router(module.router)
     app.include_router(camera_health.router)  # /api/health/...: camera and hub health

@@ -7,7 +7,7 @@ from .alerts import AlertChannel, AlertsConfig, EscalationConfig, WebhookChannel
 from .camera import Camera, OnvifEndpoint, RoomKind
 from .database import DatabaseConfig
 from .detector import DetectorBackend, DetectorConfig
-from .district import DistrictInfo, Kitchen, School, SchoolKind, Town
+from .district import CanteenGrade, DistrictInfo, Kitchen, School, SchoolKind, Town
 from .errors import ConfigError, ConfigProblem
 from .ingest import IngestConfig, RtspTransport
 from .loader import load_config
@@ -17,18 +17,24 @@ from .retention import RetentionConfig, RetentionOverride
 from .root import HubConfig
 from .simulator import SimulatorConfig
 from .storage import LocalStoreConfig, ObjectStoreConfig, S3StoreConfig, StorageConfig
+from .supervision import Duty, DutyPeriod, DutyRole, DutyRule, SupervisionConfig
 from .web import WebConfig
 
 __all__ = [
     "AlertChannel",
     "AlertsConfig",
     "Camera",
+    "CanteenGrade",
     "ConfigError",
     "ConfigProblem",
     "DatabaseConfig",
     "DetectorBackend",
     "DetectorConfig",
     "DistrictInfo",
+    "Duty",
+    "DutyPeriod",
+    "DutyRole",
+    "DutyRule",
     "EscalationConfig",
     "HubConfig",
     "IngestConfig",
@@ -46,6 +52,7 @@ __all__ = [
     "SchoolKind",
     "SimulatorConfig",
     "StorageConfig",
+    "SupervisionConfig",
     "Town",
     "WebConfig",
     "WebhookChannel",

@@ -12,7 +12,7 @@ from pydantic import Field, field_validator, model_validator
 from ._base import Name, Section, Slug
 from .camera import Camera
 
-__all__ = ["DistrictInfo", "Kitchen", "School", "SchoolKind", "Town"]
+__all__ = ["CanteenGrade", "DistrictInfo", "Kitchen", "School", "SchoolKind", "Town"]
 
 
 class SchoolKind(StrEnum):
@@ -21,6 +21,13 @@ class SchoolKind(StrEnum):
     NINE_YEAR = "nine_year"  # 九年一贯制学校
     HIGH = "high"  # 高中
     KINDERGARTEN = "kindergarten"  # 幼儿园
+
+
+class CanteenGrade(StrEnum):
+    """量化分等定级: the bureau's grade of a canteen, shown in the monthly report."""
+
+    A = "A"
+    B = "B"
 
 
 class DistrictInfo(Section):
@@ -66,6 +73,9 @@ class School(Section):
     )
     kind: SchoolKind = Field(description="primary, middle, nine_year, high or kindergarten.")
     boarding: bool = Field(default=False, description="Boarding school (寄宿制): three meals.")
+    grade: CanteenGrade | None = Field(
+        default=None, description="Canteen grade (量化分等定级) A or B; unset: not graded yet."
+    )
     kitchens: tuple[Kitchen, ...] = Field(default=(), description="The school's kitchens.")
     cameras: tuple[Camera, ...] = Field(default=(), description="The school's cameras.")
 

@@ -22,6 +22,7 @@ from .references import find_reference_problems
 from .retention import RetentionConfig
 from .simulator import SimulatorConfig
 from .storage import StorageConfig
+from .supervision import SupervisionConfig
 from .web import WebConfig
 
 __all__ = ["REFERENCE_ERROR_TYPE", "HubConfig"]
@@ -61,6 +62,9 @@ class HubConfig(Section):
     )
     simulator: SimulatorConfig = Field(
         default_factory=SimulatorConfig, description="Simulated cameras for demos and tests."
+    )
+    supervision: SupervisionConfig = Field(
+        default_factory=SupervisionConfig, description="Inspection and accompany-meal duties."
     )
 
     # Indexes built once after validation; the model is frozen so they never go stale.

@@ -221,4 +221,9 @@ class Event(Base):
 
 # Tables owned by other packages live in their own modules and register on Base.metadata
 # when imported here, so Alembic and create_all always see the whole schema.
-from storage.db import models_accounts, models_alerts, models_health  # noqa: E402, F401
+from storage.db import (  # noqa: E402
+    models_accounts,  # noqa: F401
+    models_alerts,  # noqa: F401
+    models_health,  # noqa: F401
+    models_supervision,  # noqa: F401
+)

@@ -1,0 +1,37 @@
+"""Supervision duties (巡查/陪餐): live evidence frames, duty records and compliance.
+
+frames = LatestFrames(max_age_s=30); frames.watch(camera_id, sampler.subscribe(...))
+jpeg = await frames.jpeg(camera_id, tz, quality=85)         # None: no live picture
+records = await duty_records(session, school_ids, window, tz)
+rows = statuses(schools, config.supervision.duties, records, now, tz)
+"""
+
+from .compliance import (
+    DutyRecord,
+    DutyStatus,
+    Window,
+    counts,
+    lookback,
+    month_window,
+    period_window,
+    required_in_month,
+    statuses,
+)
+from .evidence import put_jpeg
+from .frames import LatestFrames
+from .records import duty_records
+
+__all__ = [
+    "DutyRecord",
+    "DutyStatus",
+    "LatestFrames",
+    "Window",
+    "counts",
+    "duty_records",
+    "lookback",
+    "month_window",
+    "period_window",
+    "put_jpeg",
+    "required_in_month",
+    "statuses",
+]
