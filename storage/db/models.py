@@ -210,6 +210,7 @@ class Event(Base):
     confidence: Mapped[float | None] = mapped_column(Float)
     track_id: Mapped[str | None] = mapped_column(String(64))
     snapshot_key: Mapped[str | None] = mapped_column(String(512))
+    frame_key: Mapped[str | None] = mapped_column(String(512))  # the same frame, unannotated
     clip_key: Mapped[str | None] = mapped_column(String(512))
     detail: Mapped[str | None] = mapped_column(Text)  # JSON with type-specific facts
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -221,4 +222,9 @@ class Event(Base):
 
 # Tables owned by other packages live in their own modules and register on Base.metadata
 # when imported here, so Alembic and create_all always see the whole schema.
-from storage.db import models_accounts, models_alerts, models_health  # noqa: E402, F401
+from storage.db import (  # noqa: E402, F401
+    models_accounts,
+    models_alerts,
+    models_health,
+    models_verdicts,
+)
