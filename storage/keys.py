@@ -12,3 +12,15 @@ def segment_key(school_id: str, camera_id: str, start_at: datetime, tz: ZoneInfo
     stamp = local.strftime("%Y%m%dT%H%M%S") + f".{local.microsecond // 1000:03d}"
     stamp += local.strftime("%z")
     return f"recordings/{school_id}/{camera_id}/{local:%Y-%m-%d}/{local:%H}/{stamp}.mp4"
+
+
+HARD_EXAMPLES = "hard-examples"  # frames kept for training, with their own retention
+
+
+def hard_example_key(
+    school_id: str, camera_id: str, at: datetime, tz: ZoneInfo, verdict_id: str
+) -> str:
+    """hard-examples/<school>/<camera>/<YYYY-MM-DD>/<YYYYMMDDTHHMMSS+0800>-<verdict>.jpg"""
+    local = at.astimezone(tz)
+    stamp = local.strftime("%Y%m%dT%H%M%S%z")
+    return f"{HARD_EXAMPLES}/{school_id}/{camera_id}/{local:%Y-%m-%d}/{stamp}-{verdict_id}.jpg"

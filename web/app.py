@@ -28,6 +28,7 @@ from web.routes import (
     tokens,
     tree,
     users,
+    verdicts,
 )
 
 STATIC_DIR = Path(__file__).with_name("static")  # the console: plain files, no build step
@@ -50,7 +51,20 @@ def create_app(config: HubConfig) -> FastAPI:
 
     app = FastAPI(title="Bright Kitchen Hub 明厨亮灶视频监管平台", lifespan=lifespan)
     install_error_handlers(app)
-    routers = (health, auth, tokens, users, cameras, tree, events, audit, exports, live, alerts)
+    routers = (
+        health,
+        auth,
+        tokens,
+        users,
+        cameras,
+        tree,
+        events,
+        audit,
+        exports,
+        live,
+        alerts,
+        verdicts,
+    )
     for module in routers:
         app.include_router(module.router)
     app.include_router(camera_health.router)  # /api/health/...: camera and hub health
