@@ -245,3 +245,31 @@ async def test_false_alarm_rates_per_camera_and_type(web: WebApp) -> None:
         "/api/verdicts/false-alarm-rates", params={"period": "year"}, headers=me
     )
     assert r.status_code == 422
+
+
+async def test_export_writes_a_yolo_dataset_from_verdicts(web: WebApp, tmp_path: Path) -> None:
+    from zoneinfo import ZoneInfo
+
+    from storage.verdict_dataset import export_verdicts
+
+    d = await seed_district(web)
+    for camera in ("cam-e1a", "cam-e1b"):
+        await _with_frame(web, d.events[camera], tmp_path)
+    me = await _headers(web, d, "principal-e1")
+    fa = {"kind": "false_alarm", "reason": "wrong_object"}
+    confirmed = {"kind": "confirmed", "labels": [BOX]}
+    for camera, body in (("cam-e1a", fa), ("cam-e1b", confirmed)):
+        r = await web.client.post(f"/api/events/{d.events[camera]}/verdict", json=body, headers=me)
+        assert r.status_code == 201, r.text
+    out = tmp_path / "ds"
+    n = await export_verdicts(web.hub.db, web.hub.store, out, start=T0 - timedelta(days=1),
+                              end=T0 + timedelta(days=1), tz=ZoneInfo("Asia/Shanghai"))  # fmt: skip
+    assert n == 2
+    labels = sorted(p.read_text() for p in (out / "labels").iterdir())
+    assert labels == ["", "2 0.200000 0.350000 0.200000 0.300000\n"]  # a negative, head_bare
+    assert all(p.read_bytes() == FRAME for p in (out / "images").iterdir())
+    manifest = (out / "manifest.csv").read_text().splitlines()
+    rows = sorted(line.split(",")[1:] for line in manifest[1:])  # both at T0: by camera
+    assert rows[0] == ["cam-e1a", "2026-11-30T11:00:00+08:00", "false_alarm", "wrong_object",
+                       "no_chef_hat", "principal-e1"]  # fmt: skip
+    assert "  2: head_bare" in (out / "data.yaml").read_text()
