@@ -25,6 +25,7 @@ def retention_policy(config: HubConfig) -> RetentionPolicy:
     return RetentionPolicy(
         recordings_days=config.retention.recordings_days,
         clips_days=config.retention.clips_days,
+        hard_examples_days=config.retention.hard_examples_days,
         recordings_by_school={
             school: o.recordings_days for school, o in overrides.items() if o.recordings_days
         },

@@ -24,3 +24,15 @@ def evidence_key(
     local = taken_at.astimezone(tz)
     stamp = local.strftime("%Y%m%dT%H%M%S%z")
     return f"snapshots/{school_id}/{camera_id}/{local:%Y-%m-%d}/{stamp}-round-{evidence_id}.jpg"
+
+
+HARD_EXAMPLES = "hard-examples"  # frames kept for training, with their own retention
+
+
+def hard_example_key(
+    school_id: str, camera_id: str, at: datetime, tz: ZoneInfo, verdict_id: str
+) -> str:
+    """hard-examples/<school>/<camera>/<YYYY-MM-DD>/<YYYYMMDDTHHMMSS+0800>-<verdict>.jpg"""
+    local = at.astimezone(tz)
+    stamp = local.strftime("%Y%m%dT%H%M%S%z")
+    return f"{HARD_EXAMPLES}/{school_id}/{camera_id}/{local:%Y-%m-%d}/{stamp}-{verdict_id}.jpg"

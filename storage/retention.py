@@ -1,8 +1,10 @@
 """Retention: expired footage leaves the store and the database together; held footage stays.
 
-Recordings are kept `recordings_days` after they end, violation clips and snapshots
-`clips_days` after their event starts (per district, overridable per school).
-A segment under legal hold (set during an inspection) is never deleted until released. Each
+Recordings are kept `recordings_days` after they end, violation clips, snapshots and frames
+`clips_days` after their event starts (per district, overridable per school), and the
+verdicts' hard examples `hard_examples_days` after the verdict was given.
+A segment, event or verdict under legal hold (set during an inspection) is never deleted
+until released. Each
 run writes one audit entry per camera it deleted from. On S3 the same policy is also set as
 bucket lifecycle rules, one day later than the job, as a backstop if the hub is down.
 """
@@ -19,6 +21,8 @@ from sqlalchemy import delete, or_, select, update
 
 from storage.db.database import Database
 from storage.db.models import AuditEntry, Camera, Event, Segment, SegmentStatus
+from storage.db.models_verdicts import Verdict
+from storage.keys import HARD_EXAMPLES
 from storage.objectstore import ObjectStore
 
 log = logging.getLogger(__name__)
@@ -31,6 +35,7 @@ LIFECYCLE_MARGIN_DAYS: Final = 1  # the store's own expiry trails the job, never
 class RetentionPolicy:
     recordings_days: int = 30
     clips_days: int = 180
+    hard_examples_days: int = 365
     recordings_by_school: Mapping[str, int] = field(default_factory=dict)
     clips_by_school: Mapping[str, int] = field(default_factory=dict)
 
@@ -47,6 +52,8 @@ class RetentionPolicy:
             rules[f"recordings/{school}/"] = self.recordings_days_for(school)
             rules[f"clips/{school}/"] = self.clips_days_for(school)
             rules[f"snapshots/{school}/"] = self.clips_days_for(school)
+            rules[f"frames/{school}/"] = self.clips_days_for(school)
+            rules[f"{HARD_EXAMPLES}/{school}/"] = self.hard_examples_days
         return {prefix: days + LIFECYCLE_MARGIN_DAYS for prefix, days in rules.items()}
 
 
@@ -56,6 +63,7 @@ class RetentionReport:
     bytes_freed: int
     kept_on_hold: int
     clips_deleted: int = 0
+    hard_examples_deleted: int = 0
 
 
 async def apply_retention(
@@ -112,9 +120,9 @@ async def apply_retention(
     if deleted:
         log.info("retention deleted %d segment(s), %.1f MB", deleted, freed / 1e6)
     clips = await _expire_event_media(db, store, policy, schools, now=now)
-    return RetentionReport(
-        deleted=deleted, bytes_freed=freed, kept_on_hold=held, clips_deleted=clips
-    )
+    examples = await _expire_hard_examples(db, store, policy, now=now)
+    return RetentionReport(deleted=deleted, bytes_freed=freed, kept_on_hold=held,
+                           clips_deleted=clips, hard_examples_deleted=examples)  # fmt: skip
 
 
 async def _expire_event_media(
@@ -125,8 +133,8 @@ async def _expire_event_media(
     *,
     now: datetime,
 ) -> int:
-    """Remove violation clips and snapshots past `clips_days`; the event rows stay as the
-    record of what happened, with their media keys cleared."""
+    """Remove violation clips, snapshots and frames past `clips_days`; the event rows stay
+    as the record of what happened, with their media keys cleared."""
     removed = 0
     for school in schools:
         cutoff = now - timedelta(days=policy.clips_days_for(school))
@@ -138,13 +146,17 @@ async def _expire_event_media(
                         Event.school_id == school,
                         Event.started_at < cutoff,
                         Event.legal_hold.is_(False),
-                        or_(Event.clip_key.is_not(None), Event.snapshot_key.is_not(None)),
+                        or_(
+                            Event.clip_key.is_not(None),
+                            Event.snapshot_key.is_not(None),
+                            Event.frame_key.is_not(None),
+                        ),
                     )
                     .limit(_BATCH)
                 )
             )
         for event in events:
-            for key in (event.clip_key, event.snapshot_key):
+            for key in (event.clip_key, event.snapshot_key, event.frame_key):
                 if key is not None:
                     await store.delete(key)
         if not events:
@@ -153,7 +165,7 @@ async def _expire_event_media(
             await session.execute(
                 update(Event)
                 .where(Event.id.in_([e.id for e in events]))
-                .values(clip_key=None, snapshot_key=None)
+                .values(clip_key=None, snapshot_key=None, frame_key=None)
             )
             session.add(
                 AuditEntry(
@@ -166,6 +178,49 @@ async def _expire_event_media(
             )
         removed += len(events)
     return removed
+
+
+async def _expire_hard_examples(
+    db: Database, store: ObjectStore, policy: RetentionPolicy, *, now: datetime
+) -> int:
+    """Remove hard examples past `hard_examples_days`; the verdict rows (labels, who, when)
+    stay, with their keys cleared."""
+    cutoff = now - timedelta(days=policy.hard_examples_days)
+    removed = 0
+    while True:
+        async with db.session() as session:
+            verdicts = list(
+                await session.scalars(
+                    select(Verdict)
+                    .where(
+                        Verdict.created_at < cutoff,
+                        Verdict.legal_hold.is_(False),
+                        Verdict.hard_example_key.is_not(None),
+                    )
+                    .limit(_BATCH)
+                )
+            )
+        if not verdicts:
+            return removed
+        for verdict in verdicts:
+            assert verdict.hard_example_key is not None
+            await store.delete(verdict.hard_example_key)
+        async with db.session() as session:
+            await session.execute(
+                update(Verdict)
+                .where(Verdict.id.in_([v.id for v in verdicts]))
+                .values(hard_example_key=None)
+            )
+            session.add(
+                AuditEntry(
+                    at=now,
+                    actor="system",
+                    action="retention_delete_hard_examples",
+                    detail=f"{len(verdicts)} hard example(s) (kept "
+                    f"{policy.hard_examples_days} days)",
+                )
+            )
+        removed += len(verdicts)
 
 
 async def set_legal_hold(
@@ -207,6 +262,16 @@ async def set_legal_hold(
         await session.execute(
             update(Event).where(Event.id.in_([e.id for e in events])).values(legal_hold=on)
         )
+        verdicts = list(
+            await session.scalars(
+                select(Verdict).where(
+                    Verdict.camera_id == camera_id, Verdict.at >= start, Verdict.at < end
+                )
+            )
+        )
+        await session.execute(
+            update(Verdict).where(Verdict.id.in_([v.id for v in verdicts])).values(legal_hold=on)
+        )
         session.add(
             AuditEntry(
                 at=now,
@@ -221,7 +286,10 @@ async def set_legal_hold(
         if segment.status == SegmentStatus.STORED:
             await store.set_legal_hold(segment.object_key, on)
     for event in events:
-        for key in (event.clip_key, event.snapshot_key):
+        for key in (event.clip_key, event.snapshot_key, event.frame_key):
             if key is not None:
                 await store.set_legal_hold(key, on)
+    for verdict in verdicts:
+        if verdict.hard_example_key is not None:
+            await store.set_legal_hold(verdict.hard_example_key, on)
     return len(segments)

@@ -64,7 +64,7 @@ async def test_supervision_migration_goes_down_and_up(db: Database) -> None:
 
     assert tables <= await names()
     async with db.engine.begin() as conn:
-        await conn.run_sync(lambda sync: command.downgrade(_alembic_config(sync), "0006"))
+        await conn.run_sync(lambda sync: command.downgrade(_alembic_config(sync), "0008"))
     assert not tables & await names()
     await db.migrate()
     assert tables <= await names()

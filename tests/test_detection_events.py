@@ -145,6 +145,11 @@ async def test_event_row_snapshot_and_clip(
     assert r - max(g, b) > 60, (b, g, r)  # (a 1 px line: JPEG halves its chroma)
     b, g, r = (int(v) for v in picture[150, 240])  # the other person's box: grey, not red
     assert abs(r - g) < 40 and r > 150
+    # The same frame unannotated and full size: what a verdict keeps as a hard example.
+    assert row.frame_key and row.frame_key.startswith("frames/s1/cam-1/")
+    raw = cv2.imdecode(np.frombuffer(await store.read_bytes(row.frame_key), np.uint8), 1)
+    assert raw is not None and raw.shape == (240, 320, 3)
+    assert int(np.abs(raw.astype(int) - _frame()).max()) <= 2  # no box drawn, only JPEG noise
 
     assert row.clip_key and row.clip_key.startswith("clips/s1/cam-1/")
     local = await store.open_local(row.clip_key)
@@ -189,13 +194,14 @@ async def test_dead_store_keeps_the_event_and_stores_media_later(
     assert row.id == event_id and row.snapshot_key is None and row.clip_key is None
     assert "not stored (kept locally, retried)" in caplog.text
     pending = sorted(p.name for p in (tmp_path / "spool" / "events").rglob("*.pending.json"))
-    assert len(pending) == 2  # the snapshot and the clip wait on local disk
+    assert len(pending) == 3  # the snapshot, the frame and the clip wait on local disk
 
     blocked.unlink()  # the store is back
     await store.start()
-    assert await events.media.retry_pending() == 2
+    assert await events.media.retry_pending() == 3
     row = await _row(db)
     assert row.snapshot_key and await store.stat(row.snapshot_key)
+    assert row.frame_key and await store.stat(row.frame_key)
     assert row.clip_key and await store.stat(row.clip_key)
     assert not list((tmp_path / "spool" / "events").rglob("*.pending.json"))
 
@@ -210,7 +216,7 @@ async def test_start_closes_events_a_crash_left_open(
     events.opened(CAMERA, _opened(START + 5, START + 2), None, [], None)  # no picture: no file
     await events.stop()
     row = await _row(db)
-    assert row.ended_at is None and row.snapshot_key is None
+    assert row.ended_at is None and row.snapshot_key is None and row.frame_key is None
     again = _events(db, store, tmp_path, alerts)
     t0 = time.monotonic()
     await again.start(["cam-1"])

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from storage.db import repository as repo
 from storage.db.database import Database
 from storage.db.models import AuditEntry, Camera, Event, School, Segment, SegmentStatus
+from storage.db.models_verdicts import Verdict
 from storage.objectstore import LocalObjectStore
 from storage.retention import RetentionPolicy, apply_retention, set_legal_hold
 from storage.verify import verify_storage
@@ -131,9 +132,13 @@ def test_lifecycle_rules_trail_the_policy_per_school() -> None:
         "recordings/s1/": 31,
         "clips/s1/": 366,
         "snapshots/s1/": 366,
+        "frames/s1/": 366,
+        "hard-examples/s1/": 366,
         "recordings/s2/": 61,
         "clips/s2/": 181,
         "snapshots/s2/": 181,
+        "frames/s2/": 181,
+        "hard-examples/s2/": 366,
     }
 
 
@@ -144,8 +149,10 @@ async def test_clip_retention_keeps_the_event_and_held_clips(db: Database, tmp_p
     async with db.session() as s:
         for name, age_days in (("old", 200), ("held", 200), ("new", 10)):
             clip, snap = f"clips/s1/c1/{name}.mp4", f"snapshots/s1/c1/{name}.jpg"
+            frame = f"frames/s1/c1/{name}.jpg"
             await store.put_file(clip, blob, content_type="video/mp4")
             await store.put_file(snap, blob, content_type="image/jpeg")
+            await store.put_file(frame, blob, content_type="image/jpeg")
             at = NOW - timedelta(days=age_days)
             s.add(
                 Event(
@@ -160,6 +167,7 @@ async def test_clip_retention_keeps_the_event_and_held_clips(db: Database, tmp_p
                     updated_at=at,
                     clip_key=clip,
                     snapshot_key=snap,
+                    frame_key=frame,
                 )
             )
     await set_legal_hold(
@@ -183,6 +191,62 @@ async def test_clip_retention_keeps_the_event_and_held_clips(db: Database, tmp_p
     async with db.session() as s:
         events = {e.id[:4].rstrip("0"): e for e in await s.scalars(select(Event))}
     assert events["old"].clip_key is None and events["old"].snapshot_key is None
+    assert events["old"].frame_key is None
+    assert {k async for k in store.list_keys("frames/")} == {
+        "frames/s1/c1/held.jpg",
+        "frames/s1/c1/new.jpg",
+    }
     assert events["held"].clip_key is not None and events["new"].clip_key is not None
     keys = {k async for k in store.list_keys("clips/")}
     assert keys == {"clips/s1/c1/held.mp4", "clips/s1/c1/new.mp4"}
+
+
+async def test_hard_examples_keep_365_days_and_their_hold(db: Database, tmp_path: Path) -> None:
+    store = LocalObjectStore(tmp_path / "objects")
+    await _setup(db, store, tmp_path)
+    blob = tmp_path / "blob.mp4"
+    async with db.session() as s:
+        for name, age_days in (("old", 400), ("held", 400), ("new", 300)):
+            key = f"hard-examples/s1/c1/{name}.jpg"
+            await store.put_file(key, blob, content_type="image/jpeg")
+            at = NOW - timedelta(days=age_days)
+            s.add(
+                Verdict(
+                    id=name.ljust(32, "0"),
+                    kind="missed",
+                    type="rat",
+                    at=at,
+                    camera_id="c1",
+                    school_id="s1",
+                    given_by="principal",
+                    created_at=at,
+                    labels="[]",
+                    hard_example_key=key,
+                )
+            )
+    held_at = NOW - timedelta(days=400)
+    await set_legal_hold(db, store, "c1", held_at, held_at + timedelta(seconds=1), on=True,
+                         actor="inspector-wang", now=NOW)  # fmt: skip
+    async with db.session() as s:  # the hold caught both; release "old"
+        old = await s.get(Verdict, "old".ljust(32, "0"))
+        assert old is not None
+        old.legal_hold = False
+
+    report = await apply_retention(db, store, RetentionPolicy(), now=NOW)
+
+    assert report.hard_examples_deleted == 1
+    async with db.session() as s:
+        kept = {v.id[:4].rstrip("0"): v.hard_example_key for v in await s.scalars(select(Verdict))}
+        audit = await s.scalar(
+            select(AuditEntry).where(AuditEntry.action == "retention_delete_hard_examples")
+        )
+    assert kept == {  # the verdict rows stay: only the old, released frame went
+        "old": None,
+        "held": "hard-examples/s1/c1/held.jpg",
+        "new": "hard-examples/s1/c1/new.jpg",
+    }
+    assert {k async for k in store.list_keys("hard-examples/")} == {
+        "hard-examples/s1/c1/held.jpg",
+        "hard-examples/s1/c1/new.jpg",
+    }
+    assert audit is not None and "365 days" in (audit.detail or "")

@@ -29,6 +29,7 @@ from web.routes import (
     tokens,
     tree,
     users,
+    verdicts,
 )
 
 STATIC_DIR = Path(__file__).with_name("static")  # the console: plain files, no build step
@@ -51,8 +52,21 @@ def create_app(config: HubConfig) -> FastAPI:
 
     app = FastAPI(title="Bright Kitchen Hub 明厨亮灶视频监管平台", lifespan=lifespan)
     install_error_handlers(app)
-    routers = (health, auth, tokens, users, cameras, tree, events, audit, exports, live, alerts,
-               supervision)  # fmt: skip
+    routers = (
+        health,
+        auth,
+        tokens,
+        users,
+        cameras,
+        tree,
+        events,
+        audit,
+        exports,
+        live,
+        alerts,
+        supervision,
+        verdicts,
+    )
     for module in routers:
         app.include_router(module.router)
     app.include_router(camera_health.router)  # /api/health/...: camera and hub health

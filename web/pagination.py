@@ -6,6 +6,7 @@ import base64
 import binascii
 import json
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Annotated, Any, Final, Generic, TypeVar
 
 from fastapi import Query
@@ -13,7 +14,15 @@ from pydantic import BaseModel, Field
 
 from web.errors import ApiError
 
-__all__ = ["Cursor", "Limit", "Page", "decode_cursor", "encode_cursor", "make_page"]
+__all__ = [
+    "Cursor",
+    "Limit",
+    "Page",
+    "decode_cursor",
+    "decode_time_cursor",
+    "encode_cursor",
+    "make_page",
+]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -53,6 +62,18 @@ def decode_cursor(cursor: str, *types: type) -> tuple[Any, ...]:
     if not all(_fits(v, t) for v, t in zip(values, types, strict=True)):
         raise _bad_cursor()
     return tuple(values)
+
+
+def decode_time_cursor(cursor: str) -> tuple[datetime, str]:
+    """A (aware time, id) sort key, as lists newest first use; 422 otherwise."""
+    at_text, last_id = decode_cursor(cursor, str, str)
+    try:
+        at = datetime.fromisoformat(at_text)
+    except ValueError:
+        raise _bad_cursor() from None
+    if at.tzinfo is None:
+        raise _bad_cursor()
+    return at, last_id
 
 
 def _fits(value: Any, kind: type) -> bool:

@@ -1,4 +1,4 @@
-"""How long recordings and violation clips are kept."""
+"""How long recordings, violation clips and hard examples are kept."""
 
 from __future__ import annotations
 
@@ -31,6 +31,10 @@ class RetentionConfig(Section):
     clips_days: int = Field(
         default=180, ge=1, le=_MAX_DAYS, description="Days to keep violation clips."
     )
+    hard_examples_days: int = Field(
+        default=365, ge=1, le=_MAX_DAYS,
+        description="Days to keep the frames verdicts keep as training data (hard examples).",
+    )  # fmt: skip
     school_overrides: dict[str, RetentionOverride] = Field(
         default_factory=dict, description="School id -> override."
     )

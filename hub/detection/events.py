@@ -2,10 +2,11 @@
 
 The cameras' loops never wait for the database or the object store: every write is a job
 on one bounded queue, run in order by one writer task (an event's row is written before its
-updates, its updates before its end). An opened event first gets its annotated snapshot
-(stored, or kept locally when the store is down: the row is written either way), then its
-clip: once the post-roll has passed, the pre-roll ring's packets from `pre_roll_s` before the
-start to `post_roll_s` after the event was raised become a copy-mode MP4, stored like any clip.
+updates, its updates before its end). An opened event first gets its annotated snapshot and
+its unannotated frame (stored, or kept locally when the store is down: the row is written
+either way), then its clip: once the post-roll has passed, the pre-roll ring's packets from
+`pre_roll_s` before the start to `post_roll_s` after the event was raised become a copy-mode
+MP4, stored like any clip.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from storage.mp4 import Mp4Error
 from .media import EventMedia, media_key, write_clip
 from .ring import PacketRing
 from .rules import Closed, Opened, Updated
-from .snapshot import SnapshotError, render_snapshot
+from .snapshot import SnapshotError, encode_frame, render_snapshot
 
 __all__ = ["CameraRef", "RaiseEvent", "ViolationEvents"]
 
@@ -46,6 +47,7 @@ Job = Callable[[], Awaitable[None]]
 _QUEUE_LIMIT: Final = 10_000  # jobs; reached only when the database is stuck
 _CLIP_GRACE_S: Final = 30.0  # beyond the post-roll, how long a clip waits for its video
 _STOP_WAIT_S: Final = 30.0  # at stop, for the clips in progress to be written
+_FRAME_QUALITY: Final = 95  # the unannotated frame is training data: keep detail
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,8 +221,11 @@ class ViolationEvents:
         detections: list[Detection],
     ) -> None:
         started = _utc(op.started_at)
-        snapshot_key = await self._snapshot(event_id, camera, op, frame, detections)
-        stored = snapshot_key is not None and await self.media.upload(snapshot_key, "image/jpeg")
+        pictures = await self._pictures(event_id, camera, op, frame, detections)
+        stored: dict[str, bool] = {}
+        for column, key in pictures.items():  # the snapshot first: the alert shows it
+            up = all(stored.values())  # a store that just failed is not waited for twice
+            stored[column] = up and await self.media.upload(key, "image/jpeg")
         size = None if frame is None else [int(frame.shape[1]), int(frame.shape[0])]
         event = Event(
             id=event_id,
@@ -232,7 +237,8 @@ class ViolationEvents:
             updated_at=_utc(op.at),
             confidence=round(op.confidence, 4),
             track_id=op.track,
-            snapshot_key=snapshot_key if stored else None,
+            snapshot_key=pictures["snapshot_key"] if stored.get("snapshot_key") else None,
+            frame_key=pictures["frame_key"] if stored.get("frame_key") else None,
             detail=json.dumps(
                 {
                     "summary": f"{op.vtype} ({op.track}, {op.confidence:.2f})",
@@ -254,35 +260,42 @@ class ViolationEvents:
             "%s: %s since %s (%s, %.2f)",
             camera.camera_id, op.vtype, started.isoformat(), op.track, op.confidence,
         )  # fmt: skip
-        if snapshot_key is not None and not stored:
-            await self.media.defer(event_id, "snapshot_key", snapshot_key, "image/jpeg")
+        for column, key in pictures.items():
+            if not stored[column]:
+                await self.media.defer(event_id, column, key, "image/jpeg")
 
-    async def _snapshot(
+    async def _pictures(
         self,
         event_id: str,
         camera: CameraRef,
         op: Opened,
         frame: npt.NDArray[np.uint8] | None,
         detections: list[Detection],
-    ) -> str | None:
-        """The annotated JPEG saved locally under its key; None when there is no picture."""
+    ) -> dict[str, str]:
+        """The annotated snapshot and the unannotated frame (a verdict keeps it as a hard
+        example), saved locally: event column -> key; empty when there is no picture."""
         if frame is None:
-            return None
+            return {}
         title = (
             f"{op.vtype} {camera.camera_id} {_utc(op.at).astimezone(self._tz):%Y-%m-%d %H:%M:%S}"
         )
+        keys = {
+            "snapshot_key": self._key("snapshots", camera, op, event_id, "jpg"),
+            "frame_key": self._key("frames", camera, op, event_id, "jpg"),
+        }
         try:
-            data = await asyncio.to_thread(
+            snapshot = await asyncio.to_thread(
                 render_snapshot, frame, detections, op.evidence, title=title,
                 quality=self._quality,
             )  # fmt: skip
-            key = self._key("snapshots", camera, op, event_id, "jpg")
-            await asyncio.to_thread(self.media.save, key, data)
+            raw = await asyncio.to_thread(encode_frame, frame, quality=_FRAME_QUALITY)
+            await asyncio.to_thread(self.media.save, keys["snapshot_key"], snapshot)
+            await asyncio.to_thread(self.media.save, keys["frame_key"], raw)
         except (SnapshotError, OSError) as exc:
             self.counts["snapshot_failures"] += 1
             log.error("%s: no snapshot for %s: %s", camera.camera_id, op.vtype, exc)
-            return None
-        return key
+            return {}
+        return keys
 
     def _key(self, kind: str, camera: CameraRef, op: Opened, event_id: str, ext: str) -> str:
         name = f"{op.vtype}-{event_id[:8]}"

@@ -1,4 +1,4 @@
-"""An event's snapshot and clip: written to the local spool first, then the object store.
+"""An event's snapshot, frame and clip: written to the local spool first, then the object store.
 
 Nothing is lost while the store is down: a file that does not upload stays in
 `<spool>/events/` with a sidecar naming its event and column; a retry loop uploads it later
@@ -38,7 +38,7 @@ _SIDECAR: Final = ".pending.json"
 def media_key(
     kind: str, school_id: str, camera_id: str, at: datetime, tz: tzinfo, name: str, ext: str
 ) -> str:
-    """clips|snapshots/<school>/<camera>/<YYYY-MM-DD>/<YYYYMMDDTHHMMSS+0800>-<name>.<ext>"""
+    """clips|snapshots|frames/<school>/<camera>/<YYYY-MM-DD>/<YYYYMMDDTHHMMSS+0800>-<name>.<ext>"""
     local = at.astimezone(tz)
     stamp = local.strftime("%Y%m%dT%H%M%S%z")
     return f"{kind}/{school_id}/{camera_id}/{local:%Y-%m-%d}/{stamp}-{name}.{ext}"
@@ -64,7 +64,7 @@ def write_clip(clip: ClipPackets, dest: Path) -> FinalizedFile:
 @dataclass(frozen=True, slots=True)
 class _Pending:
     event_id: str
-    column: str  # "snapshot_key" or "clip_key"
+    column: str  # "snapshot_key", "frame_key" or "clip_key"
     key: str
     content_type: str
 

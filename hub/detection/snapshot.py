@@ -1,5 +1,6 @@
 """The event's annotated snapshot: the frame with every detection boxed and labelled, the
-violation's evidence in red. Blocking (OpenCV): call it through asyncio.to_thread."""
+violation's evidence in red; and the same frame unannotated, for training on verdicts.
+Blocking (OpenCV): call them through asyncio.to_thread."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import numpy.typing as npt
 
 from detectors.detection import Detection
 
-__all__ = ["SnapshotError", "render_snapshot"]
+__all__ = ["SnapshotError", "encode_frame", "render_snapshot"]
 
 Image = npt.NDArray[np.uint8]
 
@@ -56,7 +57,12 @@ def render_snapshot(
         cv2.rectangle(img, (x0, y0), (x1, y1), color, thick)
         _label(img, f"{det.cls} {det.score:.2f}", x0, y0, color, scale)
     _label(img, title, 0, 0, _RED, scale * 1.2)
-    ok, data = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    return encode_frame(img, quality=quality)
+
+
+def encode_frame(frame: Image, *, quality: int) -> bytes:
+    """A JPEG of `frame` (BGR) as it is, at full resolution."""
+    ok, data = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, quality])
     if not ok:
         raise SnapshotError("JPEG encoding failed")
     return bytes(data.tobytes())

@@ -70,6 +70,12 @@ def day_range(day: date, tz: tzinfo) -> Span:
     return start.astimezone(UTC), (start + timedelta(days=1)).astimezone(UTC)
 
 
+def week_range(day: date, tz: tzinfo) -> Span:
+    """The local week (Monday to Monday) holding `day`."""
+    monday = day - timedelta(days=day.weekday())
+    return day_range(monday, tz)[0], day_range(monday + timedelta(days=7), tz)[0]
+
+
 def month_range(year: int, month: int, tz: tzinfo) -> Span:
     start = datetime(year, month, 1, tzinfo=tz)
     end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=tz)

@@ -210,6 +210,7 @@ class Event(Base):
     confidence: Mapped[float | None] = mapped_column(Float)
     track_id: Mapped[str | None] = mapped_column(String(64))
     snapshot_key: Mapped[str | None] = mapped_column(String(512))
+    frame_key: Mapped[str | None] = mapped_column(String(512))  # the same frame, unannotated
     clip_key: Mapped[str | None] = mapped_column(String(512))
     detail: Mapped[str | None] = mapped_column(Text)  # JSON with type-specific facts
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -221,9 +222,10 @@ class Event(Base):
 
 # Tables owned by other packages live in their own modules and register on Base.metadata
 # when imported here, so Alembic and create_all always see the whole schema.
-from storage.db import (  # noqa: E402
-    models_accounts,  # noqa: F401
-    models_alerts,  # noqa: F401
-    models_health,  # noqa: F401
-    models_supervision,  # noqa: F401
+from storage.db import (  # noqa: E402, F401
+    models_accounts,
+    models_alerts,
+    models_health,
+    models_supervision,
+    models_verdicts,
 )

@@ -17,7 +17,7 @@ from storage.objectstore import ObjectStoreError
 from web.auth import AuthUser, CurrentUser, audit, not_found, scope_clause
 from web.deps import HubDep
 from web.errors import ERROR_RESPONSES, ApiError
-from web.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, decode_cursor, make_page
+from web.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, decode_time_cursor, make_page
 from web.params import RandomId, SlugFilter, TypeFilter
 
 router = APIRouter(prefix="/api/events", tags=["events"], responses=ERROR_RESPONSES)
@@ -128,13 +128,7 @@ async def list_events(
         ack = Event.acknowledged_at.is_not(None)
         query = query.where(ack if acknowledged else ~ack)
     if cursor:
-        at_text, last_id = decode_cursor(cursor, str, str)
-        try:
-            at = datetime.fromisoformat(at_text)
-        except ValueError:
-            raise ApiError(422, "invalid_cursor", "invalid cursor") from None
-        if at.tzinfo is None:
-            raise ApiError(422, "invalid_cursor", "invalid cursor")
+        at, last_id = decode_time_cursor(cursor)
         query = query.where(
             or_(Event.started_at < at, and_(Event.started_at == at, Event.id < last_id))
         )
