@@ -217,22 +217,21 @@ async def test_fifty_viewers_cost_one_rtsp_session_and_the_cap_holds(hub: LiveHu
             for i in admitted:
                 await pool.answer(i, replies[i].text)
 
-            # The most each viewer has received so far: on a starved box aioice may close a peer
-            # after its video came (consent checks answered late for 30 s), which is what a lost
-            # peer should get; what is asserted is that every admitted viewer got video.
-            most = dict.fromkeys(admitted, 0)
+            # Every admitted viewer decodes a first picture. Not asserted: that all fifty stay;
+            # on a starved box aioice may close a peer after its video came (consent checks
+            # answered late for 30 s), which is what a lost peer should get.
+            seen: dict[str, Any] = {}
 
-            async def all_receiving() -> bool:
-                packets = (await pool.stats())["packets"]
-                most.update({i: max(most[i], packets[i]) for i in admitted})
-                return min(most.values()) > 100
+            async def all_got_a_picture() -> bool:
+                seen.update(await pool.stats())
+                return all(seen["ttff"][i] is not None for i in admitted)
 
             try:
-                await eventually(all_receiving, within=90, what="every viewer receiving video")
+                await eventually(all_got_a_picture, within=90, what="every viewer's first picture")
             except AssertionError as exc:
                 closed = dict(hub.web.live.closed)
-                most_seen = sorted(most.values())
-                raise AssertionError(f"{exc}: packets {most_seen}, closed {closed}") from None
+                packets = sorted(seen["packets"][i] for i in admitted)
+                raise AssertionError(f"{exc}: packets {packets}, closed {closed}") from None
             assert hub.sim.stats()["/cam-1/main"] == 1
         finally:
             deleted = await asyncio.gather(
