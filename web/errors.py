@@ -69,6 +69,13 @@ class ApiError(HTTPException):
         self.zh = zh
 
 
+def store_unavailable() -> ApiError:
+    """The object store did not answer: the same 503 from every route that reads or writes it."""
+    return ApiError(
+        503, "unavailable", "object store unavailable; try again", zh="存储暂不可用，请稍后重试"
+    )
+
+
 def _body(status: int, code: str | None, message: str, zh: str | None, **extra: Any) -> Any:
     default_code, default_zh = _CODES.get(status, ("error", None))
     detail = ErrorDetail(

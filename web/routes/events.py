@@ -16,7 +16,7 @@ from storage.db.models import Event, EventKind, Severity
 from storage.objectstore import ObjectStoreError
 from web.auth import AuthUser, CurrentUser, audit, not_found, scope_clause
 from web.deps import HubDep
-from web.errors import ERROR_RESPONSES, ApiError
+from web.errors import ERROR_RESPONSES, ApiError, store_unavailable
 from web.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, decode_time_cursor, make_page
 from web.params import RandomId, SlugFilter, TypeFilter
 
@@ -146,7 +146,7 @@ async def list_events(
 def _store_error(exc: ObjectStoreError, what: str) -> ApiError:
     if not exc.retriable:  # the object is gone (e.g. past retention)
         return not_found(what)
-    return ApiError(503, "unavailable", "object store unavailable; try again", zh="存储暂不可用")
+    return store_unavailable()
 
 
 async def _event(event_id: str, user: AuthUser, hub: HubDep) -> Event:

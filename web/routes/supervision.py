@@ -8,7 +8,6 @@ item. Only the person who started a round records on it, and a finished round is
 
 from __future__ import annotations
 
-import secrets
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Final
@@ -46,8 +45,9 @@ from web.auth import (
     scope_clause,
     visible_school_ids,
 )
+from web.auth.store import new_id
 from web.deps import HubDep
-from web.errors import ERROR_RESPONSES, ApiError
+from web.errors import ERROR_RESPONSES, ApiError, store_unavailable
 from web.pagination import DEFAULT_LIMIT, Limit
 from web.params import ID_PATTERN, RandomId, SlugFilter
 
@@ -256,7 +256,7 @@ async def start_round(body: StartRound, user: Supervisor, hub: HubDep) -> RoundV
     school = hub.config.school(body.school_id)
     now = datetime.now(UTC)
     row = InspectionRound(
-        id=secrets.token_hex(16),
+        id=new_id(),
         school_id=school.id,
         town_id=school.town,
         inspector=user.username,
@@ -332,8 +332,7 @@ async def _snapshot(hub: Hub, camera_id: str, school_id: str, evidence_id: str) 
     try:
         await put_jpeg(hub.store, key, data, work_dir)
     except (ObjectStoreError, TimeoutError) as exc:
-        raise ApiError(503, "unavailable", "object store unavailable; try again",
-                       zh="存储暂不可用，请稍后重试") from exc  # fmt: skip
+        raise store_unavailable() from exc
     return key
 
 
@@ -353,7 +352,7 @@ async def take_snapshot(
     if camera_school != row.school_id:
         raise not_found("camera")
     _check_item(hub.config, body.item)
-    evidence_id = secrets.token_hex(16)
+    evidence_id = new_id()
     key = await _snapshot(hub, body.camera_id, row.school_id, evidence_id)
     now = datetime.now(UTC)
     evidence = InspectionEvidence(
@@ -393,8 +392,7 @@ async def get_evidence(evidence_id: RandomId, user: CurrentUser, hub: HubDep) ->
     except ObjectStoreError as exc:
         if not exc.retriable:
             raise not_found("snapshot") from exc
-        raise ApiError(503, "unavailable", "object store unavailable; try again",
-                       zh="存储暂不可用") from exc  # fmt: skip
+        raise store_unavailable() from exc
     return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private"})
 
 
@@ -460,7 +458,7 @@ async def record_meal(body: MealBody, user: Supervisor, hub: HubDep) -> MealView
     if body.meal_date > now.astimezone(hub.tz).date():
         raise ApiError(422, "future_date", "the meal is in the future", zh="陪餐日期不能晚于今天")
     row = AccompanyMeal(
-        id=secrets.token_hex(16),
+        id=new_id(),
         school_id=school.id,
         town_id=school.town,
         meal_date=body.meal_date,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import secrets
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -37,8 +36,9 @@ from web.auth import (
     not_found,
     scope_clause,
 )
+from web.auth.store import new_id
 from web.deps import HubDep
-from web.errors import ERROR_RESPONSES, ApiError
+from web.errors import ERROR_RESPONSES, ApiError, store_unavailable
 from web.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, decode_time_cursor, make_page
 from web.params import RandomId, SlugFilter
 
@@ -139,9 +139,7 @@ async def _keep_frame(hub: HubDep, verdict: Verdict, frame_key: str | None) -> N
     try:
         kept = await copy_frame(hub.store, frame_key, key, scratch)
     except ObjectStoreError as exc:
-        raise ApiError(
-            503, "unavailable", "object store unavailable; try again", zh="存储暂不可用，请稍后重试"
-        ) from exc
+        raise store_unavailable() from exc
     verdict.hard_example_key = key if kept else None
 
 
@@ -191,7 +189,7 @@ async def give_verdict(
     if given is not None:
         raise _conflict()
     verdict = Verdict(
-        id=secrets.token_hex(16),
+        id=new_id(),
         event_id=event.id,
         kind=body.kind,
         reason=body.reason,
@@ -220,7 +218,7 @@ async def report_miss(
                        zh="漏报时间不能晚于当前时间")  # fmt: skip
     school = hub.config.school_of(camera_id)
     verdict = Verdict(
-        id=secrets.token_hex(16),
+        id=new_id(),
         kind=VerdictKind.MISSED,
         note=body.note,
         type=body.type,
