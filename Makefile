@@ -9,7 +9,7 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 # iproute2/util-linux for the network namespace those tests run in.
 SYSTEM_PACKAGES := python3 python3-venv python3-gi gir1.2-gst-rtsp-server-1.0 \
 	gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad \
-	gstreamer1.0-libav ffmpeg chromium fonts-droid-fallback iproute2 util-linux
+	gstreamer1.0-libav ffmpeg chromium fonts-droid-fallback fonts-wqy-microhei poppler-utils iproute2 util-linux
 PORT ?= 8000
 
 .PHONY: demo test lint bench-ingest bench-storage bench-live bench-alerts bench-health bench-detect bench-scenarios system-deps venv clean

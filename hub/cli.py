@@ -5,6 +5,7 @@ bkhub serve          run the hub and its web API
 bkhub simulate       run the camera simulator for the configured simulated cameras
 bkhub demo           simulator + hub + web in one command (http://127.0.0.1:8000)
 bkhub cameras        list the cameras and their state
+bkhub report monthly the monthly assessment report (PDF, XLSX)
 bkhub train | evaluate | export   the detector's model (needs the [train] extra)
 """
 
@@ -23,7 +24,7 @@ from pathlib import Path
 import httpx
 import uvicorn
 
-from hub import cli_dataset, cli_detector, cli_storage
+from hub import cli_dataset, cli_detector, cli_report, cli_storage
 from hub.config import ConfigError, HubConfig, load_config
 
 EXIT_CONFIG = 2
@@ -161,6 +162,10 @@ def _storage_cmd(args: argparse.Namespace) -> int:
     return cli_storage.run(_load(args.config), args)
 
 
+def _report_cmd(args: argparse.Namespace) -> int:
+    return cli_report.run(_load(args.config), args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bkhub", description="Bright Kitchen Hub 明厨亮灶")
     parser.add_argument("-c", "--config", default=DEFAULT_CONFIG, help="config file path")
@@ -183,6 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cams.set_defaults(run=_cameras_cmd)
     cli_storage.add_parser(sub).set_defaults(run=_storage_cmd)
+    cli_report.add_parser(sub).set_defaults(run=_report_cmd)
     cli_detector.add_parsers(sub)
     cli_dataset.add_parsers(sub)
     return parser

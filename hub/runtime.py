@@ -232,24 +232,29 @@ class Hub:
         return {cid: entry.supervisor.stats.snapshot() for cid, entry in self.cameras.items()}
 
     async def _sync_registry(self) -> None:
-        cfg = self.config
-        towns = [models.Town(id=t.id, name=t.name) for t in cfg.towns]
-        schools = [
-            models.School(
-                id=s.id, name=s.name, town_id=s.town, kind=str(s.kind), boarding=s.boarding
-            )
-            for s in cfg.schools
-        ]
-        cameras = [
-            models.Camera(
-                id=c.id,
-                school_id=s.id,
-                kitchen_id=c.kitchen or "",
-                name=c.name,
-                room=str(c.room),
-                enabled=c.enabled,
-            )
-            for s, c in cfg.iter_cameras()
-        ]
+        towns, schools, cameras = registry_rows(self.config)
         async with self.db.session() as session:
             await repo.sync_registry(session, towns, schools, cameras)
+
+
+def registry_rows(
+    cfg: HubConfig,
+) -> tuple[list[models.Town], list[models.School], list[models.Camera]]:
+    """The registry tables' rows for the configured towns, schools and cameras."""
+    towns = [models.Town(id=t.id, name=t.name) for t in cfg.towns]
+    schools = [
+        models.School(id=s.id, name=s.name, town_id=s.town, kind=str(s.kind), boarding=s.boarding)
+        for s in cfg.schools
+    ]
+    cameras = [
+        models.Camera(
+            id=c.id,
+            school_id=s.id,
+            kitchen_id=c.kitchen or "",
+            name=c.name,
+            room=str(c.room),
+            enabled=c.enabled,
+        )
+        for s, c in cfg.iter_cameras()
+    ]
+    return towns, schools, cameras
