@@ -50,7 +50,8 @@ def _free_port() -> int:
 
 
 def _first_picture(url: str) -> tuple[int, int]:
-    with av.open(url, options={**RTSP_OPTIONS, "timeout": "5000000"}) as container:
+    # A generous socket timeout (µs): a loaded box can take seconds to set a session up.
+    with av.open(url, options={**RTSP_OPTIONS, "timeout": "30000000"}) as container:
         for packet in container.demux(video=0):
             for frame in packet.decode():
                 return frame.width, frame.height
