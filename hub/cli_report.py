@@ -10,26 +10,32 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import re
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from hub.config import HubConfig
-from hub.report import MonthlyReport, ReportFontMissing, monthly_report, write_pdf, write_xlsx
+from hub.report import (
+    MonthlyReport,
+    ReportFontMissing,
+    monthly_report,
+    parse_month,
+    write_pdf,
+    write_xlsx,
+)
 from storage.db.database import Database, DatabaseError
 
-__all__ = ["add_parser", "parse_month", "report_paths", "run"]
+__all__ = ["add_parser", "report_paths", "run"]
 
 _WRITERS = {"pdf": write_pdf, "xlsx": write_xlsx}
 
 
-def parse_month(text: str) -> tuple[int, int]:
-    match = re.fullmatch(r"(\d{4})-(\d{1,2})", text)
-    if not match or not 1 <= int(match[2]) <= 12:
-        raise argparse.ArgumentTypeError(f"not a month: {text!r} (e.g. 2026-11)")
-    return int(match[1]), int(match[2])
+def _month(text: str) -> tuple[int, int]:
+    try:
+        return parse_month(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _previous_month(tz: ZoneInfo) -> tuple[int, int]:
@@ -42,7 +48,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
     report = sub.add_parser("report", help="reports: the monthly assessment (PDF, XLSX)")
     kinds = report.add_subparsers(dest="report_command", required=True)
     monthly = kinds.add_parser("monthly", help="月度考核报表 of the district or one town")
-    monthly.add_argument("--month", type=parse_month, help="YYYY-MM (default: last month)")
+    monthly.add_argument("--month", type=_month, help="YYYY-MM (default: last month)")
     monthly.add_argument("--town", help="one town's id (default: the whole district)")
     monthly.add_argument("--out", type=Path, default=Path("."), help="directory for the files")
     monthly.add_argument("--format", nargs="+", choices=sorted(_WRITERS), default=sorted(_WRITERS))

@@ -25,6 +25,7 @@ from web.routes import (
     exports,
     health,
     live,
+    reports,
     supervision,
     tokens,
     tree,
@@ -65,6 +66,7 @@ def create_app(config: HubConfig) -> FastAPI:
         live,
         alerts,
         supervision,
+        reports,
         verdicts,
     )
     for module in routers:

@@ -16,6 +16,7 @@ uptime API; bureau-direct schools form the group "局直学校".
 
 from __future__ import annotations
 
+import re
 import statistics
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -41,8 +42,18 @@ from hub.supervision import (
 from storage.db.models import Event, EventKind
 from storage.db.models_supervision import InspectionItem, InspectionRound, ItemResult
 
-__all__ = ["DIRECT_GROUP", "Figures", "MonthlyReport", "SchoolRow", "TownRow", "monthly_report"]
+__all__ = [
+    "DIRECT_GROUP",
+    "MONTH_PATTERN",
+    "Figures",
+    "MonthlyReport",
+    "SchoolRow",
+    "TownRow",
+    "monthly_report",
+    "parse_month",
+]
 
+MONTH_PATTERN = r"^20\d{2}-(0[1-9]|1[0-2])$"  # YYYY-MM, this century
 DIRECT_GROUP = ""  # the town id of bureau-direct schools in the report
 VIOLATION_TYPES: tuple[str, ...] = tuple(str(t) for t in ViolationType)
 
@@ -91,6 +102,13 @@ class Figures:
         self.meals_done += other.meals_done
         self.meals_required += other.meals_required
         self.failed_items += other.failed_items
+
+
+def parse_month(text: str) -> tuple[int, int]:
+    """'2026-11' -> (2026, 11); ValueError for anything else."""
+    if not re.fullmatch(MONTH_PATTERN, text):
+        raise ValueError(f"not a month: {text!r} (e.g. 2026-11)")
+    return int(text[:4]), int(text[5:])
 
 
 def _rate(done: int, required: int) -> float | None:

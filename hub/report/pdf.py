@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import Final
+from typing import BinaryIO, Final
 
 from reportlab.graphics.charts.barcharts import VerticalBarChart
 from reportlab.graphics.charts.legends import Legend
@@ -77,11 +77,11 @@ def _styles() -> dict[str, ParagraphStyle]:
     }
 
 
-def write_pdf(report: MonthlyReport, path: Path) -> None:
+def write_pdf(report: MonthlyReport, path: Path | BinaryIO) -> None:
     _register_font()
     styles = _styles()
     doc = SimpleDocTemplate(
-        str(path),
+        str(path) if isinstance(path, Path) else path,
         pagesize=landscape(A4),
         leftMargin=12 * mm,
         rightMargin=12 * mm,

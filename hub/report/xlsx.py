@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 from openpyxl import Workbook
 from openpyxl.chart import BarChart, Reference
@@ -25,7 +26,7 @@ _NUMBER_FORMATS = {Format.PERCENT: "0.0%", Format.MINUTES: "0.0", Format.COUNT: 
 _HEADER_FILL = PatternFill("solid", fgColor="E8EEF5")
 
 
-def write_xlsx(report: MonthlyReport, path: Path) -> None:
+def write_xlsx(report: MonthlyReport, path: Path | BinaryIO) -> None:
     book = Workbook()
     summary = book.active
     assert summary is not None
