@@ -342,6 +342,7 @@ async def _other_pages(page: Page, base: str) -> None:
         ("health.html", "#card-online"),
         ("export.html", "#export select option"),
         ("users.html", "tr[data-user='inspector']"),
+        ("reports.html", "#schools tr[data-school='dc-xx']"),
     ]:
         await page.goto(f"{base}/{name}")
         await page.wait_for_selector(ready, state="attached")
@@ -351,8 +352,24 @@ async def _other_pages(page: Page, base: str) -> None:
         leftovers = [text for text in await page.evaluate(LABEL_TEXT_JS) if _has_cjk(text)]
         assert not leftovers, f"{name}: untranslated labels {leftovers}"
         await page.click("#lang-toggle")
+    await _reports(page, base)
     await page.goto(f"{base}/camera.html?id=cam-1")
     await page.wait_for_function(
         "document.querySelector('#video').videoWidth === 1280", timeout=60_000
     )  # the single view takes the main stream
     await _shot(page, "09-camera-main-stream")
+
+
+async def _reports(page: Page, base: str) -> None:
+    """This month's report counts the seeded event, and its PDF and XLSX links download."""
+    await page.goto(f"{base}/reports.html")
+    row = page.locator("#schools tr[data-school='dc-xx']")
+    await row.wait_for()
+    assert "未戴厨师帽 1" in await row.inner_text()
+    for link, media in [("#pdf", "application/pdf"), ("#xlsx", "spreadsheetml")]:
+        href = await page.get_attribute(link, "href")
+        assert href is not None
+        reply = await page.request.get(base + href)  # the page's own session cookie
+        assert reply.ok and media in reply.headers["content-type"], (link, reply.status)
+        assert len(await reply.body()) > 3000
+    await _shot(page, "10-reports")

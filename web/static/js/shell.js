@@ -9,6 +9,7 @@ const NAV = [
   ["events", "/events.html"],
   ["export", "/export.html"],
   ["health", "/health.html"],
+  ["reports", "/reports.html"],
   ["users", "/users.html", { admin: true }],
 ];
 
