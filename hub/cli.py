@@ -190,7 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_storage.add_parser(sub).set_defaults(run=_storage_cmd)
     cli_report.add_parser(sub).set_defaults(run=_report_cmd)
     cli_detector.add_parsers(sub)
-    cli_dataset.add_parsers(sub)
+    cli_dataset.add_parsers(sub, _load)
     return parser
 
 

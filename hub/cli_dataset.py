@@ -5,6 +5,12 @@
       --source detectors/datasets/sources/tfm-mask-detect.yaml ~/realdata/tfm-mask-detect \
       [--val 0.1] [--synthetic-ratio 0.5 [--synthetic-from ds5_24800]] [--acceptance-out DIR]
 
+  bkhub dataset export --from 2026-11-01 --to 2026-12-01 --out ~/bkhub-data/verdicts \
+      [--school S] [--type no_chef_hat ...]
+
+`export` writes the inspectors' verdicts (false alarms as negatives, corrected boxes and
+misses as positives) with their kept frames as a YOLO set, to fine-tune on (issue 15).
+
 Each --source is a mapping file (or the name of a shipped one in detectors/datasets/sources/)
 and the folder the source was fetched to. Problems with single files are printed one per line
 and counted in <out>/manifest.json; the build goes on with the rest.
@@ -13,10 +19,18 @@ and counted in <out>/manifest.json; the build goes on with the rest.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from detectors.datasets import BuildError, BuildSummary, SynthesisRequest, build, resolve_mapping
+from hub.cli_storage import parse_time, with_storage
+from hub.config import HubConfig
+from storage.db.database import DatabaseError
+from storage.objectstore import ObjectStoreError
+from storage.verdict_dataset import export_verdicts
 
 EXIT_FAILED = 1
 
@@ -65,7 +79,33 @@ def _build(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+async def _export_verdicts(config: HubConfig, args: argparse.Namespace, tz: ZoneInfo) -> int:
+    start, end = parse_time(args.start, tz), parse_time(args.end, tz)
+    types = frozenset(args.type) if args.type else None
+    return await with_storage(
+        config,
+        lambda db, store: export_verdicts(
+            db, store, args.out, start=start, end=end, tz=tz, school=args.school, types=types
+        ),
+    )
+
+
+def _export(load: Callable[[str], HubConfig], args: argparse.Namespace) -> int:
+    config = load(args.config)
+    tz = ZoneInfo(config.district.timezone)
+    try:
+        n = asyncio.run(_export_verdicts(config, args, tz))
+    except (argparse.ArgumentTypeError, DatabaseError, ObjectStoreError, OSError) as err:
+        print(f"bkhub dataset export: {err}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"wrote {n} images with labels, {args.out / 'data.yaml'} and manifest.csv")
+    return 0
+
+
+def add_parsers(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], load: Callable[[str], HubConfig]
+) -> None:
+    """`load` reads the --config file or exits with its problems (hub.cli)."""
     dataset = sub.add_parser("dataset", help="real labelled sets -> the detector's YOLO dataset")
     actions = dataset.add_subparsers(dest="dataset_command", required=True)
     b = actions.add_parser("build", help="convert, dedup, split and mix real sources")
@@ -84,3 +124,10 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
                    help="where acceptance images go (default: OUT/acceptance)")  # fmt: skip
     b.add_argument("--force", action="store_true", help="replace an earlier build in OUT")
     b.set_defaults(run=_build)
+    e = actions.add_parser("export", help="inspectors' verdicts -> a YOLO set to fine-tune on")
+    e.add_argument("--from", dest="start", required=True, help="verdicts given at or after (ISO)")
+    e.add_argument("--to", dest="end", required=True, help="and before (ISO, local if no offset)")
+    e.add_argument("--out", type=Path, required=True, help="output folder (outside the repo)")
+    e.add_argument("--school", help="one school's verdicts only")
+    e.add_argument("--type", action="append", help="violation type(s) only, e.g. no_chef_hat")
+    e.set_defaults(run=lambda args: _export(load, args))

@@ -36,7 +36,7 @@ def parse_time(text: str, tz: ZoneInfo) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=tz)
 
 
-async def _with_storage(
+async def with_storage(
     config: HubConfig, work: Callable[[Database, ObjectStore], Awaitable[T]]
 ) -> T:
     db = Database(config.database.url)
@@ -64,7 +64,7 @@ def run(config: HubConfig, args: argparse.Namespace) -> int:
 
 async def _verify(config: HubConfig, args: argparse.Namespace, tz: ZoneInfo) -> int:
     spool = _spool(config)
-    report = await _with_storage(
+    report = await with_storage(
         config, lambda db, store: verify_storage(db, store, spool=spool.ready_path)
     )
     print(report)
@@ -99,7 +99,7 @@ async def _export(config: HubConfig, args: argparse.Namespace, tz: ZoneInfo) -> 
             print(f"  saved {args.out}")
         return 0
 
-    return await _with_storage(config, work)
+    return await with_storage(config, work)
 
 
 async def _hold(config: HubConfig, args: argparse.Namespace, tz: ZoneInfo) -> int:
@@ -118,12 +118,12 @@ async def _hold(config: HubConfig, args: argparse.Namespace, tz: ZoneInfo) -> in
         print(f"{count} segment(s) of {args.camera} {verb}")
         return 0
 
-    return await _with_storage(config, work)
+    return await with_storage(config, work)
 
 
 async def _retention(config: HubConfig, args: argparse.Namespace, tz: ZoneInfo) -> int:
     policy = retention_policy(config)
-    report = await _with_storage(
+    report = await with_storage(
         config, lambda db, store: apply_retention(db, store, policy, now=datetime.now(UTC))
     )
     print(

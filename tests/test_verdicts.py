@@ -3,6 +3,7 @@ rates, the hard-example copy of the unannotated frame; bad input changes nothing
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -248,9 +249,7 @@ async def test_false_alarm_rates_per_camera_and_type(web: WebApp) -> None:
 
 
 async def test_export_writes_a_yolo_dataset_from_verdicts(web: WebApp, tmp_path: Path) -> None:
-    from zoneinfo import ZoneInfo
-
-    from storage.verdict_dataset import export_verdicts
+    from hub.cli import main as bkhub
 
     d = await seed_district(web)
     for camera in ("cam-e1a", "cam-e1b"):
@@ -262,9 +261,22 @@ async def test_export_writes_a_yolo_dataset_from_verdicts(web: WebApp, tmp_path:
         r = await web.client.post(f"/api/events/{d.events[camera]}/verdict", json=body, headers=me)
         assert r.status_code == 201, r.text
     out = tmp_path / "ds"
-    n = await export_verdicts(web.hub.db, web.hub.store, out, start=T0 - timedelta(days=1),
-                              end=T0 + timedelta(days=1), tz=ZoneInfo("Asia/Shanghai"))  # fmt: skip
-    assert n == 2
+    config = str(tmp_path / "config.yaml")  # the hub's own, beside its database and store
+    command = ["-c", config, "dataset", "export", "--out", str(out)]
+    # Local days (Asia/Shanghai): T0 is 11:00 on 30 November there.
+    assert (
+        await asyncio.to_thread(bkhub, [*command, "--from", "2026-12-01", "--to", "2026-12-02"])
+        == 0
+    )
+    assert list((out / "images").iterdir()) == []  # nothing given that day
+    assert (
+        await asyncio.to_thread(bkhub, [*command, "--from", "2026-11-30", "--to", "2026-12-01"])
+        == 0
+    )
+    assert len(list((out / "images").iterdir())) == 2
+    assert (
+        await asyncio.to_thread(bkhub, [*command, "--from", "yesterday", "--to", "2026-12-01"]) == 1
+    )
     labels = sorted(p.read_text() for p in (out / "labels").iterdir())
     assert labels == ["", "2 0.200000 0.350000 0.200000 0.300000\n"]  # a negative, head_bare
     assert all(p.read_bytes() == FRAME for p in (out / "images").iterdir())
