@@ -1,8 +1,9 @@
 """Retention: expired footage leaves the store and the database together; held footage stays.
 
 Recordings are kept `recordings_days` after they end, violation clips, snapshots and frames
-`clips_days` after their event starts (per district, overridable per school), and the
-verdicts' hard examples `hard_examples_days` after the verdict was given.
+`clips_days` after their event starts (per district, overridable per school), inspection
+rounds' evidence snapshots `clips_days` after they were taken (they live beside event
+snapshots), and the verdicts' hard examples `hard_examples_days` after the verdict was given.
 A segment, event or verdict under legal hold (set during an inspection) is never deleted
 until released. Each
 run writes one audit entry per camera it deleted from. On S3 the same policy is also set as
@@ -21,6 +22,7 @@ from sqlalchemy import delete, or_, select, update
 
 from storage.db.database import Database
 from storage.db.models import AuditEntry, Camera, Event, Segment, SegmentStatus
+from storage.db.models_supervision import InspectionEvidence, InspectionRound
 from storage.db.models_verdicts import Verdict
 from storage.keys import HARD_EXAMPLES
 from storage.objectstore import ObjectStore
@@ -64,6 +66,7 @@ class RetentionReport:
     kept_on_hold: int
     clips_deleted: int = 0
     hard_examples_deleted: int = 0
+    evidence_deleted: int = 0
 
 
 async def apply_retention(
@@ -121,8 +124,10 @@ async def apply_retention(
         log.info("retention deleted %d segment(s), %.1f MB", deleted, freed / 1e6)
     clips = await _expire_event_media(db, store, policy, schools, now=now)
     examples = await _expire_hard_examples(db, store, policy, now=now)
+    evidence = await _expire_evidence(db, store, policy, schools, now=now)
     return RetentionReport(deleted=deleted, bytes_freed=freed, kept_on_hold=held,
-                           clips_deleted=clips, hard_examples_deleted=examples)  # fmt: skip
+                           clips_deleted=clips, hard_examples_deleted=examples,
+                           evidence_deleted=evidence)  # fmt: skip
 
 
 async def _expire_event_media(
@@ -221,6 +226,58 @@ async def _expire_hard_examples(
                 )
             )
         removed += len(verdicts)
+
+
+async def _expire_evidence(
+    db: Database,
+    store: ObjectStore,
+    policy: RetentionPolicy,
+    schools: list[str],
+    *,
+    now: datetime,
+) -> int:
+    """Remove round evidence snapshots past `clips_days`; the rounds and their evidence rows
+    (who, which camera, when) stay, with the keys cleared. On S3 the snapshots/ lifecycle
+    rule would expire them too; this keeps the rows honest and the local store in step."""
+    removed = 0
+    for school in schools:
+        cutoff = now - timedelta(days=policy.clips_days_for(school))
+        while True:
+            async with db.session() as session:
+                expired = list(
+                    await session.scalars(
+                        select(InspectionEvidence)
+                        .join(InspectionRound, InspectionRound.id == InspectionEvidence.round_id)
+                        .where(
+                            InspectionRound.school_id == school,
+                            InspectionEvidence.taken_at < cutoff,
+                            InspectionEvidence.object_key.is_not(None),
+                        )
+                        .limit(_BATCH)
+                    )
+                )
+            if not expired:
+                break
+            for evidence in expired:
+                assert evidence.object_key is not None
+                await store.delete(evidence.object_key)
+            async with db.session() as session:
+                await session.execute(
+                    update(InspectionEvidence)
+                    .where(InspectionEvidence.id.in_([e.id for e in expired]))
+                    .values(object_key=None)
+                )
+                session.add(
+                    AuditEntry(
+                        at=now,
+                        actor="system",
+                        action="retention_delete_evidence",
+                        detail=f"{len(expired)} inspection snapshot(s) of school {school} "
+                        f"(kept {policy.clips_days_for(school)} days)",
+                    )
+                )
+            removed += len(expired)
+    return removed
 
 
 async def set_legal_hold(

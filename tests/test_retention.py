@@ -11,6 +11,7 @@ from sqlalchemy import select
 from storage.db import repository as repo
 from storage.db.database import Database
 from storage.db.models import AuditEntry, Camera, Event, School, Segment, SegmentStatus
+from storage.db.models_supervision import InspectionEvidence, InspectionRound
 from storage.db.models_verdicts import Verdict
 from storage.objectstore import LocalObjectStore
 from storage.retention import RetentionPolicy, apply_retention, set_legal_hold
@@ -250,3 +251,42 @@ async def test_hard_examples_keep_365_days_and_their_hold(db: Database, tmp_path
         "hard-examples/s1/c1/new.jpg",
     }
     assert audit is not None and "365 days" in (audit.detail or "")
+
+
+async def test_round_evidence_keeps_its_rows_and_loses_old_pictures(
+    db: Database, tmp_path: Path
+) -> None:
+    store = LocalObjectStore(tmp_path / "objects")
+    await _setup(db, store, tmp_path)
+    blob = tmp_path / "blob.mp4"
+    policy = RetentionPolicy(clips_by_school={"s2": 365})
+    async with db.session() as s:
+        for school in ("s1", "s2"):
+            s.add(InspectionRound(id=f"round-{school}", school_id=school, inspector="wang",
+                                  inspector_role="town_staff", mode="remote",
+                                  started_at=NOW - timedelta(days=300)))  # fmt: skip
+        await s.flush()
+        for school, camera in (("s1", "c1"), ("s2", "c2")):
+            for name, age_days in (("old", 200), ("new", 10)):
+                key = f"snapshots/{school}/{camera}/round-{name}.jpg"
+                await store.put_file(key, blob, content_type="image/jpeg")
+                s.add(InspectionEvidence(id=f"{school}-{name}", round_id=f"round-{school}",
+                                         camera_id=camera, object_key=key,
+                                         taken_at=NOW - timedelta(days=age_days)))  # fmt: skip
+
+    report = await apply_retention(db, store, policy, now=NOW)
+
+    assert report.evidence_deleted == 1  # s1's 200-day-old one; s2 keeps a year
+    async with db.session() as s:
+        keys = {e.id: e.object_key for e in await s.scalars(select(InspectionEvidence))}
+        audit = await s.scalar(
+            select(AuditEntry).where(AuditEntry.action == "retention_delete_evidence")
+        )
+    assert keys == {
+        "s1-old": None,
+        "s1-new": "snapshots/s1/c1/round-new.jpg",
+        "s2-old": "snapshots/s2/c2/round-old.jpg",
+        "s2-new": "snapshots/s2/c2/round-new.jpg",
+    }
+    assert {k async for k in store.list_keys("snapshots/")} == {v for v in keys.values() if v}
+    assert audit is not None and "180 days" in (audit.detail or "")
