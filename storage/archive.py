@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 _RETRY_INITIAL_S: Final = 1.0
 _RETRY_MAX_S: Final = 60.0
 _IDLE_RESCAN_S: Final = 30.0  # pick up anything a failed step left, even without a new segment
+_STOP_GRACE_S: Final = 10.0  # how long stop() waits for the upload under way
 
 
 def segment_row(
@@ -67,6 +68,7 @@ class SegmentArchive:
         self.last_drop_at: datetime | None = None
         self.failing_since: datetime | None = None  # set while the object store refuses uploads
         self._store_ready = False  # the bucket/directory exists (checked once it is reachable)
+        self._stopping = False
 
     async def start(self) -> None:
         """Recover what a crash left in the spool, then start uploading. Call before recorders."""
@@ -77,15 +79,22 @@ class SegmentArchive:
             self._incoming.append(meta)
         if recovered:
             log.warning("recovered %d interrupted segment(s) from the spool", len(recovered))
+        self._stopping = False
         self._task = asyncio.create_task(self._run(), name="archive:uploader")
         self._kick.set()
 
     async def stop(self) -> None:
-        """Index what is queued; uploads not done yet stay in the spool for the next start."""
+        """Let the upload under way finish (a bounded wait), index what is queued; uploads
+        not started stay in the spool for the next start."""
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            self._stopping = True
+            self._kick.set()
+            try:  # a finished upload left unmarked would wait for the next start's check
+                await asyncio.wait_for(asyncio.shield(self._task), _STOP_GRACE_S)
+            except TimeoutError:
+                self._task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._task
             self._task = None
         await self._index_incoming()
 
@@ -104,7 +113,7 @@ class SegmentArchive:
         delay = _RETRY_INITIAL_S
         retry_at = 0.0  # loop time before which uploads wait; indexing never waits
         loop = asyncio.get_running_loop()
-        while True:
+        while not self._stopping:
             wait_s = _IDLE_RESCAN_S if retry_at <= loop.time() else retry_at - loop.time()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._kick.wait(), min(wait_s, _IDLE_RESCAN_S))
@@ -191,6 +200,8 @@ class SegmentArchive:
             if not batch:
                 return
             for segment in batch:
+                if self._stopping:
+                    return
                 await self._upload(segment)
 
     async def _upload(self, segment: Segment) -> None:
