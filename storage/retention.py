@@ -16,9 +16,10 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Final
+from typing import Any, Final
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import Select, delete, or_, select, update
+from sqlalchemy.orm import InstrumentedAttribute
 
 from storage.db.database import Database
 from storage.db.models import AuditEntry, Camera, Event, Segment, SegmentStatus
@@ -130,58 +131,63 @@ async def apply_retention(
                            evidence_deleted=evidence)  # fmt: skip
 
 
-async def _expire_event_media(
+async def _expire_media(
     db: Database,
     store: ObjectStore,
-    policy: RetentionPolicy,
-    schools: list[str],
+    expired: Select[Any],
+    keys: tuple[InstrumentedAttribute[str | None], ...],
     *,
     now: datetime,
+    action: str,
+    detail: str,
+) -> int:
+    """Delete the objects named in `keys` of every row `expired` selects, then clear those
+    columns, batch by batch; the rows stay as the record. `expired` must stop selecting a row
+    once its keys are cleared. One audit entry per batch, its `detail` with {n} for the
+    batch's size; returns the rows expired."""
+    model = keys[0].class_
+    removed = 0
+    while True:
+        async with db.session() as session:
+            rows = list(await session.scalars(expired.limit(_BATCH)))
+        if not rows:
+            return removed
+        for row in rows:
+            for column in keys:
+                key = getattr(row, column.key)
+                if key is not None:
+                    await store.delete(key)
+        async with db.session() as session:
+            await session.execute(
+                update(model)
+                .where(model.id.in_([r.id for r in rows]))
+                .values({column.key: None for column in keys})
+            )
+            session.add(
+                AuditEntry(at=now, actor="system", action=action, detail=detail.format(n=len(rows)))
+            )
+        removed += len(rows)
+
+
+async def _expire_event_media(
+    db: Database, store: ObjectStore, policy: RetentionPolicy, schools: list[str], *, now: datetime
 ) -> int:
     """Remove violation clips, snapshots and frames past `clips_days`; the event rows stay
     as the record of what happened, with their media keys cleared."""
     removed = 0
     for school in schools:
-        cutoff = now - timedelta(days=policy.clips_days_for(school))
-        async with db.session() as session:
-            events = list(
-                await session.scalars(
-                    select(Event)
-                    .where(
-                        Event.school_id == school,
-                        Event.started_at < cutoff,
-                        Event.legal_hold.is_(False),
-                        or_(
-                            Event.clip_key.is_not(None),
-                            Event.snapshot_key.is_not(None),
-                            Event.frame_key.is_not(None),
-                        ),
-                    )
-                    .limit(_BATCH)
-                )
-            )
-        for event in events:
-            for key in (event.clip_key, event.snapshot_key, event.frame_key):
-                if key is not None:
-                    await store.delete(key)
-        if not events:
-            continue
-        async with db.session() as session:
-            await session.execute(
-                update(Event)
-                .where(Event.id.in_([e.id for e in events]))
-                .values(clip_key=None, snapshot_key=None, frame_key=None)
-            )
-            session.add(
-                AuditEntry(
-                    at=now,
-                    actor="system",
-                    action="retention_delete_clips",
-                    detail=f"{len(events)} event clip(s) of school {school} (kept "
-                    f"{policy.clips_days_for(school)} days)",
-                )
-            )
-        removed += len(events)
+        days = policy.clips_days_for(school)
+        keys = (Event.clip_key, Event.snapshot_key, Event.frame_key)
+        expired = select(Event).where(
+            Event.school_id == school,
+            Event.started_at < now - timedelta(days=days),
+            Event.legal_hold.is_(False),
+            or_(*(key.is_not(None) for key in keys)),
+        )
+        removed += await _expire_media(
+            db, store, expired, keys, now=now, action="retention_delete_clips",
+            detail=f"{{n}} event clip(s) of school {school} (kept {days} days)",
+        )  # fmt: skip
     return removed
 
 
@@ -190,93 +196,42 @@ async def _expire_hard_examples(
 ) -> int:
     """Remove hard examples past `hard_examples_days`; the verdict rows (labels, who, when)
     stay, with their keys cleared."""
-    cutoff = now - timedelta(days=policy.hard_examples_days)
-    removed = 0
-    while True:
-        async with db.session() as session:
-            verdicts = list(
-                await session.scalars(
-                    select(Verdict)
-                    .where(
-                        Verdict.created_at < cutoff,
-                        Verdict.legal_hold.is_(False),
-                        Verdict.hard_example_key.is_not(None),
-                    )
-                    .limit(_BATCH)
-                )
-            )
-        if not verdicts:
-            return removed
-        for verdict in verdicts:
-            assert verdict.hard_example_key is not None
-            await store.delete(verdict.hard_example_key)
-        async with db.session() as session:
-            await session.execute(
-                update(Verdict)
-                .where(Verdict.id.in_([v.id for v in verdicts]))
-                .values(hard_example_key=None)
-            )
-            session.add(
-                AuditEntry(
-                    at=now,
-                    actor="system",
-                    action="retention_delete_hard_examples",
-                    detail=f"{len(verdicts)} hard example(s) (kept "
-                    f"{policy.hard_examples_days} days)",
-                )
-            )
-        removed += len(verdicts)
+    days = policy.hard_examples_days
+    expired = select(Verdict).where(
+        Verdict.created_at < now - timedelta(days=days),
+        Verdict.legal_hold.is_(False),
+        Verdict.hard_example_key.is_not(None),
+    )
+    return await _expire_media(
+        db, store, expired, (Verdict.hard_example_key,), now=now,
+        action="retention_delete_hard_examples",
+        detail=f"{{n}} hard example(s) (kept {days} days)",
+    )  # fmt: skip
 
 
 async def _expire_evidence(
-    db: Database,
-    store: ObjectStore,
-    policy: RetentionPolicy,
-    schools: list[str],
-    *,
-    now: datetime,
+    db: Database, store: ObjectStore, policy: RetentionPolicy, schools: list[str], *, now: datetime
 ) -> int:
     """Remove round evidence snapshots past `clips_days`; the rounds and their evidence rows
     (who, which camera, when) stay, with the keys cleared. On S3 the snapshots/ lifecycle
     rule would expire them too; this keeps the rows honest and the local store in step."""
     removed = 0
     for school in schools:
-        cutoff = now - timedelta(days=policy.clips_days_for(school))
-        while True:
-            async with db.session() as session:
-                expired = list(
-                    await session.scalars(
-                        select(InspectionEvidence)
-                        .join(InspectionRound, InspectionRound.id == InspectionEvidence.round_id)
-                        .where(
-                            InspectionRound.school_id == school,
-                            InspectionEvidence.taken_at < cutoff,
-                            InspectionEvidence.object_key.is_not(None),
-                        )
-                        .limit(_BATCH)
-                    )
-                )
-            if not expired:
-                break
-            for evidence in expired:
-                assert evidence.object_key is not None
-                await store.delete(evidence.object_key)
-            async with db.session() as session:
-                await session.execute(
-                    update(InspectionEvidence)
-                    .where(InspectionEvidence.id.in_([e.id for e in expired]))
-                    .values(object_key=None)
-                )
-                session.add(
-                    AuditEntry(
-                        at=now,
-                        actor="system",
-                        action="retention_delete_evidence",
-                        detail=f"{len(expired)} inspection snapshot(s) of school {school} "
-                        f"(kept {policy.clips_days_for(school)} days)",
-                    )
-                )
-            removed += len(expired)
+        days = policy.clips_days_for(school)
+        expired = (
+            select(InspectionEvidence)
+            .join(InspectionRound, InspectionRound.id == InspectionEvidence.round_id)
+            .where(
+                InspectionRound.school_id == school,
+                InspectionEvidence.taken_at < now - timedelta(days=days),
+                InspectionEvidence.object_key.is_not(None),
+            )
+        )
+        removed += await _expire_media(
+            db, store, expired, (InspectionEvidence.object_key,), now=now,
+            action="retention_delete_evidence",
+            detail=f"{{n}} inspection snapshot(s) of school {school} (kept {days} days)",
+        )  # fmt: skip
     return removed
 
 
