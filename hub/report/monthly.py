@@ -21,12 +21,13 @@ import statistics
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.alerts.routing import AlertPolicy
 from hub.config import Duty, HubConfig, School
 from hub.config.detection import ViolationType
 from hub.health.queries import camera_uptimes
@@ -148,6 +149,12 @@ class MonthlyReport:
     uptime: float | None
 
     @property
+    def period(self) -> str:
+        """The month's first and last local day, as the report prints them."""
+        last = self.window.end - timedelta(days=1)
+        return f"{self.window.start:%Y-%m-%d} 至 {last:%Y-%m-%d}（北京时间）"
+
+    @property
     def title(self) -> str:
         scope = next((t.name for t in self.towns if t.town_id == self.town), None)
         where = f"{self.district}·{scope}" if scope else self.district
@@ -165,8 +172,6 @@ async def monthly_report(
     now: datetime | None = None,
 ) -> MonthlyReport:
     """The report for one local month; `town` and `school_ids` narrow the schools it covers."""
-    from hub.alerts.routing import AlertPolicy  # the type labels config may rename
-
     tz = ZoneInfo(config.district.timezone)
     now = now or datetime.now(UTC)
     window = month_window(year, month, tz)
@@ -189,12 +194,13 @@ async def monthly_report(
         session, list(cameras), (window.start, window.end), min(now, window.end)
     )
     town_names = {t.id: t.name for t in config.towns} | {DIRECT_GROUP: "局直学校"}
+    school_uptime = rollup(figures, cameras)
     school_rows = [
         SchoolRow(
             school=s,
             town_name=town_names.get(s.town or DIRECT_GROUP, s.town or ""),
             figures=by_school[s.id],
-            uptime=rollup(figures, cameras).get(s.id),
+            uptime=school_uptime.get(s.id),
         )
         for s in schools
     ]

@@ -8,7 +8,6 @@ no digits). Its glyphs are embedded in the PDF so any reader shows them; nothing
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
 from pathlib import Path
 from typing import BinaryIO, Final
 
@@ -93,8 +92,7 @@ def write_pdf(report: MonthlyReport, path: Path | BinaryIO) -> None:
     story: list[Flowable] = [
         Paragraph(report.title, styles["title"]),
         Paragraph(
-            f"统计时段：{report.window.start:%Y-%m-%d} 至 {_last_day(report)}（北京时间）"
-            f"　生成时间：{report.generated_at:%Y-%m-%d %H:%M}",
+            f"统计时段：{report.period}　生成时间：{report.generated_at:%Y-%m-%d %H:%M}",
             styles["subtitle"],
         ),
         Spacer(1, 4 * mm),
@@ -125,10 +123,6 @@ def write_pdf(report: MonthlyReport, path: Path | BinaryIO) -> None:
         ),
     ]
     doc.build(story, onFirstPage=_footer, onLaterPages=_footer)
-
-
-def _last_day(report: MonthlyReport) -> str:
-    return f"{report.window.end - timedelta(days=1):%Y-%m-%d}"
 
 
 def _summary(report: MonthlyReport) -> str:

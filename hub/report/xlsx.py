@@ -65,9 +65,7 @@ def _summary(sheet: Worksheet, report: MonthlyReport) -> None:
     t = report.total
     sheet.append([report.title])
     sheet["A1"].font = Font(bold=True, size=14)
-    sheet.append(
-        ["统计时段", f"{report.window.start:%Y-%m-%d} 至 {report.window.end:%Y-%m-%d}（不含）"]
-    )
+    sheet.append(["统计时段", report.period])
     sheet.append(["生成时间", f"{report.generated_at:%Y-%m-%d %H:%M}（北京时间）"])
     sheet.append([])
     rows: list[tuple[str, float | int | None, Format]] = [
