@@ -12,6 +12,7 @@ import shutil
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ import cv2
 import numpy as np
 import pytest
 import uvicorn
-from playwright.async_api import Page, Response, async_playwright
+from playwright.async_api import Browser, Page, Response, async_playwright
 
 from camera_adapters.simulator import CameraSimulator
 from hub.config import HubConfig, load_config
@@ -99,27 +100,35 @@ def _annotated_snapshot(path: Path) -> Path:
     return path
 
 
-async def _seed_admin(config: HubConfig) -> None:
-    """The account the browser logs in with, before the app starts (no first-start admin)."""
+# The accounts the browser logs in with (username, display name, role, scope).
+ACCOUNTS = [
+    ("inspector", "督查员", "district_admin", "district"),
+    ("principal", "王校长", "school_principal", "school:dc-xx"),
+]
+
+
+async def _seed_accounts(config: HubConfig) -> None:
+    """The accounts, before the app starts (so there is no first-start admin)."""
     db = Database(config.database.url)
     await db.start()
     now = datetime.now(UTC)
     try:
         async with db.session() as s:
-            s.add(
-                User(
-                    id=secrets.token_hex(16),
-                    username="inspector",
-                    display_name="督查员",
-                    password_hash=password_hash(),
-                    role="district_admin",
-                    scope="district",
-                    locale="zh-CN",
-                    disabled=False,
-                    created_at=now,
-                    updated_at=now,
+            for username, display_name, role, scope in ACCOUNTS:
+                s.add(
+                    User(
+                        id=secrets.token_hex(16),
+                        username=username,
+                        display_name=display_name,
+                        password_hash=password_hash(),
+                        role=role,
+                        scope=scope,
+                        locale="zh-CN",
+                        disabled=False,
+                        created_at=now,
+                        updated_at=now,
+                    )
                 )
-            )
     finally:
         await db.stop()
 
@@ -187,47 +196,78 @@ async def _shot(page: Page, name: str) -> None:
     await page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
+@dataclass
+class Console:
+    """What every step of the scenario shares: the browser, the hub's address and config, the
+    simulator, and what the pages reported (JavaScript errors, console lines, failed requests)."""
+
+    browser: Browser
+    base: str
+    config: HubConfig
+    sim: CameraSimulator
+    tmp: Path
+    errors: list[str] = field(default_factory=list)
+    console: list[str] = field(default_factory=list)
+    expected_failures: list[str] = field(default_factory=list)  # "401 /api/..." a step caused
+
+    async def new_page(self) -> Page:
+        page = await (
+            await self.browser.new_context(viewport={"width": 1400, "height": 900})
+        ).new_page()
+        page.on("pageerror", lambda exc: self.errors.append(str(exc)))
+        page.on("console", lambda msg: self.console.append(f"{msg.type}: {msg.text}"))
+        page.on("response", lambda r: _note_failure(r, self.console))
+        return page
+
+    async def signed_in(self, username: str) -> Page:
+        """A new browser context logged in as `username` (one of ACCOUNTS), on its first page."""
+        page = await self.new_page()
+        await page.goto(self.base + "/login.html")
+        await page.fill("input[name=username]", username)
+        await page.fill("input[name=password]", PASSWORD)
+        await page.click("button[type=submit]")
+        await page.wait_for_url("**/cameras.html")
+        return page
+
+
 async def test_console_scenario(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # In the namespace aioice finds no address at all: give the hub the loopback one.
     monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda use_ipv4, use_ipv6: ["127.0.0.1"])
     monkeypatch.chdir(tmp_path)
     shutil.rmtree(ARTIFACTS, ignore_errors=True)  # only this run's screenshots
-    errors: list[str] = []
-    console: list[str] = []
     with CameraSimulator() as sim:
         for i in range(CAMERAS):
             sim.add_camera(f"cam-{i}", clip="people")
         config = _config(tmp_path, sim)
-        await _seed_admin(config)
+        await _seed_accounts(config)
         async with _serve(config) as base, async_playwright() as pw:
             event_id = await _seed_event(config, tmp_path)
             browser = await pw.chromium.launch(
                 executable_path="/usr/bin/chromium", args=CHROMIUM_FLAGS, headless=True
             )
+            ctx = Console(browser=browser, base=base, config=config, sim=sim, tmp=tmp_path)
+            page = await ctx.new_page()
             try:
-                page = await (
-                    await browser.new_context(viewport={"width": 1400, "height": 900})
-                ).new_page()
-                page.on("pageerror", lambda exc: errors.append(str(exc)))
-                page.on("console", lambda msg: console.append(f"{msg.type}: {msg.text}"))
-                page.on("response", lambda r: _note_failure(r, console))
-                try:
-                    await _login(page, base)
-                    await _grid(page, base, sim)
-                    await _tour(page, base)
-                    await _language(page, base)
-                    await _event_desk(page, base, event_id)
-                    await _other_pages(page, base)
-                except Exception:
-                    await _shot(page, "failure")
-                    print("browser console:", *console, sep="\n  ")
-                    raise
+                await _login(page, base)
+                await _grid(page, base, sim)
+                await _tour(page, base)
+                await _language(page, base)
+                await _event_desk(page, base, event_id)
+                await _other_pages(page, base)
+            except Exception:
+                await _shot(page, "failure")
+                print("browser console:", *ctx.console, sep="\n  ")
+                raise
             finally:
                 await browser.close()
-    assert errors == [], f"JavaScript errors: {errors}"
-    # The only failed requests: the visit before log-in and the wrong password.
-    failed = [line for line in console if line[:1].isdigit()]
-    assert len(failed) == 2 and all("/api/auth/" in line for line in failed), failed
+    assert ctx.errors == [], f"JavaScript errors: {ctx.errors}"
+    # The only failed requests: the visit before log-in, the wrong password, and what a step
+    # caused on purpose.
+    failed = [line for line in ctx.console if line[:1].isdigit()]
+    expected = ["/api/auth/", "/api/auth/", *ctx.expected_failures]
+    assert len(failed) == len(expected) and all(
+        want in line for want, line in zip(expected, failed, strict=True)
+    ), failed
 
 
 async def _login(page: Page, base: str) -> None:

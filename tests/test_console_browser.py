@@ -50,7 +50,7 @@ if not IN_NETNS:
             env={**os.environ, "BKHUB_IN_NETNS": "1"},
             capture_output=True,
             text=True,
-            timeout=240,
+            timeout=900,  # the whole console scenario, many pages and logins
         )
         assert result.returncode == 0, f"inside the namespace:\n{result.stdout}\n{result.stderr}"
 
