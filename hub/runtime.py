@@ -26,6 +26,7 @@ from hub.ingest.supervisor import (
 )
 from hub.maintenance import MaintenanceJob, retention_policy
 from hub.recording.recorder import SegmentRecorder
+from hub.shown_frames import ShownFrames
 from hub.status import StatusWriter
 from hub.supervision import LatestFrames
 from storage.archive import SegmentArchive
@@ -135,6 +136,7 @@ class Hub:
         # Supervision rounds take evidence snapshots from each camera's newest frame; older
         # than a few samples, the camera is not live.
         self.frames = LatestFrames(max_age_s=max(_LIVE_FRAME_S, 3 * config.health.sample_every_s))
+        self.shown_frames = ShownFrames()  # what the console boxed misses on
         # Sub-streams are pulled only while a live viewer needs one (web.live).
         self.substreams = SubStreams.from_config(config)
         self.state = HubState.NEW

@@ -299,11 +299,12 @@ class FootageExporter:
         if segment is None:
             return None
         return asyncio.create_task(
-            self._fetch(segment, work), name=f"{segment.camera_id}:export-fetch"
+            self.local_copy(segment, work), name=f"{segment.camera_id}:export-fetch"
         )
 
-    async def _fetch(self, segment: Segment, work: Path) -> tuple[Path, bool]:
-        """A readable local file of the segment, and whether it is a temporary copy."""
+    async def local_copy(self, segment: Segment, work: Path) -> tuple[Path, bool]:
+        """A readable local file of the segment (in the spool, the local store, or copied into
+        `work`), and whether it is a temporary copy; ExportFailed if it cannot be read."""
         key = segment.object_key
         if segment.status == SegmentStatus.SPOOLED and self._spool is not None:
             spooled = self._spool(key)

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import cv2
+import numpy as np
 import pytest
 from sqlalchemy import func, select
 
@@ -139,15 +141,20 @@ async def test_bad_verdicts_get_a_clear_4xx_and_change_nothing(web: WebApp, tmp_
 async def test_misses_on_a_camera_of_ones_own_school(web: WebApp) -> None:
     d = await seed_district(web)
     me = await _headers(web, d, "principal-e1")
-    at = (T0 + timedelta(minutes=30)).isoformat()
+    at = T0 + timedelta(minutes=30)
+    # As GET /api/cameras/{id}/frame leaves them (tests/test_frames_api.py fetches real ones).
+    jpeg = cv2.imencode(".jpg", np.full((72, 128, 3), 80, np.uint8))[1].tobytes()
+    frame = web.hub.shown_frames.put("cam-e1b", at, jpeg)
+    other_camera = web.hub.shown_frames.put("cam-e1a", at, jpeg)
     rat = {"cls": "rat", "x1": 0.5, "y1": 0.7, "x2": 0.6, "y2": 0.8}
-    body = {"at": at, "type": "rat", "labels": [rat], "note": "灶台下"}
+    body = {"frame_id": frame, "type": "rat", "labels": [rat], "note": "灶台下"}
     r = await web.client.post("/api/cameras/cam-e1b/misses", json=body, headers=me)
     assert r.status_code == 201, r.text
     view = r.json()
     assert (view["kind"], view["type"], view["event_id"], view["labels"]) == (
         "missed", "rat", None, [rat]
     )  # fmt: skip
+    assert datetime.fromisoformat(view["at"]) == at and view["has_hard_example"]
     before = await _state(web)
     for camera, sent, status in (
         ("cam-w1a", body, 404),
@@ -155,8 +162,8 @@ async def test_misses_on_a_camera_of_ones_own_school(web: WebApp) -> None:
         ("cam-e1b", {**body, "labels": []}, 422),  # a miss needs its box
         ("cam-e1b", {**body, "labels": [{**rat, "x2": 1.5}]}, 422),
         ("cam-e1b", {**body, "type": "no_apron"}, 422),
-        ("cam-e1b", {**body, "at": "2026-11-30T11:00:00"}, 422),  # no time zone
-        ("cam-e1b", {**body, "at": "2099-01-01T00:00:00+08:00"}, 422),  # the future
+        ("cam-e1b", {**body, "frame_id": other_camera}, 422),  # another camera's frame
+        ("cam-e1b", {**body, "frame_id": "not a frame"}, 422),
     ):
         r = await web.client.post(f"/api/cameras/{camera}/misses", json=sent, headers=me)
         assert r.status_code == status, (camera, sent, r.text)

@@ -23,6 +23,7 @@ from web.routes import (
     cameras,
     events,
     exports,
+    frames,
     health,
     live,
     reports,
@@ -68,6 +69,7 @@ def create_app(config: HubConfig) -> FastAPI:
         supervision,
         reports,
         verdicts,
+        frames,
     )
     for module in routers:
         app.include_router(module.router)

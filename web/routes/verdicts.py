@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from detectors.detection import CLASS_NAMES
 from hub.config.detection import ViolationType
 from hub.health.uptime import month_range, week_range
+from hub.supervision import put_jpeg
 from storage.db.models import Event, EventKind
 from storage.db.models_verdicts import FalseAlarmReason, Verdict, VerdictKind
 from storage.hard_examples import copy_frame
@@ -79,7 +80,10 @@ class VerdictRequest(BaseModel):
 
 
 class MissRequest(BaseModel):
-    at: AwareDatetime = Field(description="when the missed violation happened")
+    frame_id: str = Field(
+        pattern=r"^[0-9a-f]{32}$",
+        description="X-Frame-Id of GET /api/cameras/{id}/frame: the frame the boxes are on",
+    )
     type: ViolationType
     labels: Annotated[list[LabelBox], Field(min_length=1, max_length=50)]
     note: Note = None
@@ -211,18 +215,20 @@ async def give_verdict(
 async def report_miss(
     camera_id: VisibleCameraId, body: MissRequest, user: CurrentUser, hub: HubDep
 ) -> VerdictView:
-    """漏报: a violation the detector did not raise, boxed on the camera's frame."""
-    now = datetime.now(UTC)
-    if body.at > now + timedelta(minutes=5):  # clocks differ a little; the future does not
-        raise ApiError(422, "in_the_future", "a miss cannot be in the future",
-                       zh="漏报时间不能晚于当前时间")  # fmt: skip
+    """漏报: a violation the detector did not raise, boxed on a frame of the camera (live or
+    recorded) the console fetched; the frame is kept as the miss's hard example."""
+    frame = hub.shown_frames.get(body.frame_id)
+    if frame is None or frame.camera_id != camera_id:
+        raise ApiError(422, "frame_unknown", "unknown or expired frame: fetch the frame again",
+                       zh="画面已失效，请重新获取画面")  # fmt: skip
     school = hub.config.school_of(camera_id)
+    now = datetime.now(UTC)
     verdict = Verdict(
         id=new_id(),
         kind=VerdictKind.MISSED,
         note=body.note,
         type=body.type,
-        at=body.at,
+        at=frame.at,
         camera_id=camera_id,
         school_id=school.id,
         town_id=school.town,
@@ -230,6 +236,12 @@ async def report_miss(
         created_at=now,
         labels=json.dumps([b.model_dump() for b in body.labels]),
     )
+    key = hard_example_key(school.id, camera_id, frame.at, hub.tz, verdict.id)
+    try:
+        await put_jpeg(hub.store, key, frame.jpeg, Path(hub.config.recording.spool_dir) / "tmp")
+    except (ObjectStoreError, TimeoutError) as exc:
+        raise store_unavailable() from exc
+    verdict.hard_example_key = key
     return await _record(hub, user, verdict)
 
 
