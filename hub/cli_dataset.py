@@ -6,10 +6,11 @@
       [--val 0.1] [--synthetic-ratio 0.5 [--synthetic-from ds5_24800]] [--acceptance-out DIR]
 
   bkhub dataset export --from 2026-11-01 --to 2026-12-01 --out ~/bkhub-data/verdicts \
-      [--school S] [--type no_chef_hat ...]
+      [--school S] [--types no_chef_hat,rat] [--val 0.2] [--force]
 
 `export` writes the inspectors' verdicts (false alarms as negatives, corrected boxes and
-misses as positives) with their kept frames as a YOLO set, to fine-tune on (issue 15).
+misses as positives) with their kept frames as a YOLO set, to fine-tune on (issue 15); its
+val side is the held-out verdicts `bkhub evaluate` judges new weights on.
 
 Each --source is a mapping file (or the name of a shipped one in detectors/datasets/sources/)
 and the folder the source was fetched to. Problems with single files are printed one per line
@@ -26,8 +27,11 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from detectors.datasets import BuildError, BuildSummary, SynthesisRequest, build, resolve_mapping
+from detectors.datasets.outdir import OutDirError
+from detectors.datasets.split import Side
 from hub.cli_storage import parse_time, with_storage
 from hub.config import HubConfig
+from hub.config.detection import ViolationType
 from storage.db.database import DatabaseError
 from storage.objectstore import ObjectStoreError
 from storage.verdict_dataset import export_verdicts
@@ -79,26 +83,42 @@ def _build(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _export_verdicts(config: HubConfig, args: argparse.Namespace, tz: ZoneInfo) -> int:
+def _types(text: str) -> list[str]:
+    """--types no_chef_hat,rat (repeatable): violation types, checked against the known ones."""
+    names = [t.strip() for t in text.split(",") if t.strip()]
+    known = [str(t) for t in ViolationType]
+    unknown = [t for t in names if t not in known]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown violation type {unknown or text!r}: {', '.join(known)}"
+        )
+    return names
+
+
+async def _export_verdicts(
+    config: HubConfig, args: argparse.Namespace, tz: ZoneInfo
+) -> dict[Side, int]:
     start, end = parse_time(args.start, tz), parse_time(args.end, tz)
-    types = frozenset(args.type) if args.type else None
+    types = frozenset(t for group in args.types for t in group) if args.types else None
     return await with_storage(
         config,
-        lambda db, store: export_verdicts(
-            db, store, args.out, start=start, end=end, tz=tz, school=args.school, types=types
-        ),
-    )
+        lambda db, store: export_verdicts(db, store, args.out, start=start, end=end, tz=tz,
+                                          school=args.school, types=types,
+                                          val_fraction=args.val, force=args.force),
+    )  # fmt: skip
 
 
 def _export(load: Callable[[str], HubConfig], args: argparse.Namespace) -> int:
     config = load(args.config)
     tz = ZoneInfo(config.district.timezone)
     try:
-        n = asyncio.run(_export_verdicts(config, args, tz))
-    except (argparse.ArgumentTypeError, DatabaseError, ObjectStoreError, OSError) as err:
+        counts = asyncio.run(_export_verdicts(config, args, tz))
+    except (argparse.ArgumentTypeError, DatabaseError, ObjectStoreError, OSError,
+            OutDirError) as err:  # fmt: skip
         print(f"bkhub dataset export: {err}", file=sys.stderr)
         return EXIT_FAILED
-    print(f"wrote {n} images with labels, {args.out / 'data.yaml'} and manifest.csv")
+    print(f"wrote {counts['train']} train and {counts['val']} val images with labels, "
+          f"{args.out / 'data.yaml'} and manifest.csv")  # fmt: skip
     return 0
 
 
@@ -129,5 +149,9 @@ def add_parsers(
     e.add_argument("--to", dest="end", required=True, help="and before (ISO, local if no offset)")
     e.add_argument("--out", type=Path, required=True, help="output folder (outside the repo)")
     e.add_argument("--school", help="one school's verdicts only")
-    e.add_argument("--type", action="append", help="violation type(s) only, e.g. no_chef_hat")
+    e.add_argument("--types", "--type", dest="types", action="append", type=_types,
+                   help="violation types only, comma-separated, e.g. no_chef_hat,rat")  # fmt: skip
+    e.add_argument("--val", type=float, default=0.2,
+                   help="share of verdicts held out for evaluation (0.2)")  # fmt: skip
+    e.add_argument("--force", action="store_true", help="replace an earlier export in OUT")
     e.set_defaults(run=lambda args: _export(load, args))

@@ -66,6 +66,8 @@ def _decode_at(path: Path, offset: Fraction) -> tuple[Fraction, npt.NDArray[np.u
     """The last frame whose time (from the first packet) is at or before `offset`."""
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
+        if stream.time_base is None:
+            return None
         tb = Fraction(stream.time_base)
         first = stream.start_time or 0
         # Seek to the keyframe before the moment, then decode forward to it.
@@ -82,4 +84,4 @@ def _decode_at(path: Path, offset: Fraction) -> tuple[Fraction, npt.NDArray[np.u
                 break
         if shown is None:
             return None
-        return shown[0], shown[1].to_ndarray(format="bgr24")
+        return shown[0], shown[1].to_ndarray(format="bgr24").astype(np.uint8, copy=False)

@@ -267,28 +267,57 @@ async def test_export_writes_a_yolo_dataset_from_verdicts(web: WebApp, tmp_path:
     for camera, body in (("cam-e1a", fa), ("cam-e1b", confirmed)):
         r = await web.client.post(f"/api/events/{d.events[camera]}/verdict", json=body, headers=me)
         assert r.status_code == 201, r.text
+    rat = {"cls": "rat", "x1": 0.5, "y1": 0.7, "x2": 0.6, "y2": 0.8}
+    frame = web.hub.shown_frames.put("cam-e2a", T0 + timedelta(hours=2), FRAME)
+    miss = {"frame_id": frame, "type": "rat", "labels": [rat]}
+    admin = await _headers(web, d, "admin-x")
+    r = await web.client.post("/api/cameras/cam-e2a/misses", json=miss, headers=admin)
+    assert r.status_code == 201, r.text
+
     out = tmp_path / "ds"
     config = str(tmp_path / "config.yaml")  # the hub's own, beside its database and store
     command = ["-c", config, "dataset", "export", "--out", str(out)]
+
+    async def export(*args: str) -> int:
+        code: int = await asyncio.to_thread(bkhub, [*command, *args])
+        return code
+
+    def images() -> list[Path]:
+        return sorted((out / "images").rglob("*.jpg"))
+
     # Local days (Asia/Shanghai): T0 is 11:00 on 30 November there.
-    assert (
-        await asyncio.to_thread(bkhub, [*command, "--from", "2026-12-01", "--to", "2026-12-02"])
-        == 0
-    )
-    assert list((out / "images").iterdir()) == []  # nothing given that day
-    assert (
-        await asyncio.to_thread(bkhub, [*command, "--from", "2026-11-30", "--to", "2026-12-01"])
-        == 0
-    )
-    assert len(list((out / "images").iterdir())) == 2
-    assert (
-        await asyncio.to_thread(bkhub, [*command, "--from", "yesterday", "--to", "2026-12-01"]) == 1
-    )
-    labels = sorted(p.read_text() for p in (out / "labels").iterdir())
-    assert labels == ["", "2 0.200000 0.350000 0.200000 0.300000\n"]  # a negative, head_bare
-    assert all(p.read_bytes() == FRAME for p in (out / "images").iterdir())
+    assert await export("--from", "2026-12-01", "--to", "2026-12-02") == 0
+    assert images() == []  # nothing given that day
+    day = ["--from", "2026-11-30", "--to", "2026-12-01"]
+    assert await export(*day) == 1  # the folder holds that export: refused, left as it was
+    assert await export(*day, "--force") == 0
+    assert len(images()) == 3
+    assert await export("--from", "yesterday", "--to", "2026-12-01", "--force") == 1
+    assert len(images()) == 3  # a bad argument changes nothing
+    labels = sorted(p.read_text() for p in (out / "labels").rglob("*.txt"))
+    assert labels == [
+        "", "2 0.200000 0.350000 0.200000 0.300000\n", "7 0.550000 0.750000 0.100000 0.100000\n"
+    ]  # a negative, head_bare, rat  # fmt: skip
+    assert all(p.read_bytes() == FRAME for p in images())
     manifest = (out / "manifest.csv").read_text().splitlines()
-    rows = sorted(line.split(",")[1:] for line in manifest[1:])  # both at T0: by camera
-    assert rows[0] == ["cam-e1a", "2026-11-30T11:00:00+08:00", "false_alarm", "wrong_object",
-                       "no_chef_hat", "principal-e1"]  # fmt: skip
-    assert "  2: head_bare" in (out / "data.yaml").read_text()
+    rows = sorted(line.split(",")[2:] for line in manifest[1:])  # by camera
+    assert rows == [
+        ["cam-e1a", "2026-11-30T11:00:00+08:00", "false_alarm", "wrong_object", "no_chef_hat",
+         "principal-e1"],
+        ["cam-e1b", "2026-11-30T11:00:00+08:00", "confirmed", "", "no_chef_hat", "principal-e1"],
+        ["cam-e2a", "2026-11-30T13:00:00+08:00", "missed", "", "rat", "admin-x"],
+    ]  # fmt: skip
+    # Held out by camera and hour, never empty: every image on the side its row names.
+    sides = {line.split(",")[0]: line.split(",")[1] for line in manifest[1:]}
+    assert set(sides.values()) == {"train", "val"}
+    assert all(image.split("/")[1] == side for image, side in sides.items())
+    data = (out / "data.yaml").read_text()
+    assert "train: images/train\nval: images/val\n" in data and "  2: head_bare" in data
+
+    assert await export(*day, "--force", "--types", "rat,no_mask") == 0
+    assert [line.split(",")[6] for line in (out / "manifest.csv").read_text().splitlines()[1:]] == [
+        "rat"
+    ]
+    with pytest.raises(SystemExit):  # argparse: an unknown type is a usage error
+        await export(*day, "--force", "--types", "cat")
+    assert len(images()) == 1

@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 import time
 from collections import Counter, defaultdict
@@ -26,6 +25,7 @@ from typing import Any, Final
 
 from detectors.datasets.dedup import components, near_pairs
 from detectors.datasets.mapping import SourceMapping, load_mapping
+from detectors.datasets.outdir import OutDirError, prepare_out
 from detectors.datasets.problems import DUPLICATE, LEAKS_ACCEPTANCE, MappingError, Problems
 from detectors.datasets.scan import Sample, SourceScan, scan_source
 from detectors.datasets.split import side_of
@@ -49,7 +49,6 @@ __all__ = [
 SOURCES_DIR: Final = Path(__file__).with_name("sources")
 MANIFEST: Final = "manifest.json"
 ACCEPTANCE_DIR: Final = "acceptance"
-_REPO: Final = Path(__file__).resolve().parents[2]
 # What a rebuild with --force clears (never the whole folder: it may hold other things).
 _OUTPUTS: Final = ("images", "labels", ACCEPTANCE_DIR, "data.yaml", MANIFEST)
 
@@ -82,20 +81,10 @@ def resolve_mapping(spec: str) -> Path:
 
 
 def _prepare(out: Path, force: bool) -> None:
-    resolved = out.resolve()
-    if resolved == _REPO or _REPO in resolved.parents:
-        raise BuildError(f"{out}: inside the repository; real sets' licences are unclear, so "
-                         "built data lives outside it")  # fmt: skip
-    present = [name for name in _OUTPUTS if (out / name).exists()]
-    if present and not force:
-        raise BuildError(f"{out}: already holds {', '.join(present)} (--force replaces them)")
-    for name in present:
-        target = out / name
-        if target.is_dir():
-            shutil.rmtree(target)
-        else:
-            target.unlink()
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        prepare_out(out, _OUTPUTS, force=force)
+    except OutDirError as err:
+        raise BuildError(str(err)) from None
 
 
 def _namespaced(source: str, key: str | None) -> str | None:
