@@ -4,6 +4,7 @@ rates, the hard-example copy of the unannotated frame; bad input changes nothing
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -46,6 +47,10 @@ async def _with_frame(web: WebApp, event_id: str, tmp_path: Path) -> str:
         event = await s.get(Event, event_id)
         assert event is not None
         event.frame_key = key
+        # The detector's box in pixels of its 128 x 72 frame, as hub.detection.events writes it.
+        event.detail = json.dumps(
+            {"evidence": [["head_bare", 0.91, 32, 18, 64, 54]], "frame_size": [128, 72]}
+        )
     return key
 
 
@@ -136,6 +141,26 @@ async def test_bad_verdicts_get_a_clear_4xx_and_change_nothing(web: WebApp, tmp_
         assert (r.status_code, r.json()["error"]["code"]) == (status, code), (body, r.text)
         assert r.json()["error"]["message_zh"]
         assert await _state(web) == before, body
+
+
+async def test_a_confirmation_without_boxes_keeps_the_detectors_boxes(
+    web: WebApp, tmp_path: Path
+) -> None:
+    d = await seed_district(web)
+    event = d.events["cam-e1a"]
+    await _with_frame(web, event, tmp_path)
+    me = await _headers(web, d, "principal-e1")
+    r = await web.client.post(f"/api/events/{event}/verdict", json={"kind": "confirmed"},
+                              headers=me)  # fmt: skip
+    assert r.status_code == 201, r.text
+    assert r.json()["labels"] == [{"cls": "head_bare", "x1": 0.25, "y1": 0.25, "x2": 0.5,
+                                   "y2": 0.75}]  # fmt: skip
+    # The event desk shows it on the event, in the list and alone.
+    one = (await web.client.get(f"/api/events/{event}", headers=me)).json()
+    assert (one["verdict"]["kind"], one["verdict"]["given_by"]) == ("confirmed", "principal-e1")
+    listed = (await web.client.get("/api/events", headers=me)).json()["items"]
+    assert {e["id"]: (e["verdict"] or {}).get("kind") for e in listed}[event] == "confirmed"
+    assert sum(e["verdict"] is not None for e in listed) == 1
 
 
 async def test_misses_on_a_camera_of_ones_own_school(web: WebApp) -> None:

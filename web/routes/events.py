@@ -13,6 +13,7 @@ from sqlalchemy import and_, or_, select
 
 from hub.config import HubConfig
 from storage.db.models import Event, EventKind, Severity
+from storage.db.models_verdicts import FalseAlarmReason, Verdict, VerdictKind
 from storage.objectstore import ObjectStoreError
 from web.auth import AuthUser, CurrentUser, audit, not_found, scope_clause
 from web.deps import HubDep
@@ -23,6 +24,13 @@ from web.params import RandomId, SlugFilter, TypeFilter
 router = APIRouter(prefix="/api/events", tags=["events"], responses=ERROR_RESPONSES)
 
 _CLIP_URL_S: Final = 300  # a presigned clip URL outlives the click that asked for it briefly
+
+
+class EventVerdict(BaseModel):
+    kind: VerdictKind
+    reason: FalseAlarmReason | None
+    given_by: str
+    created_at: datetime
 
 
 class EventView(BaseModel):
@@ -45,6 +53,7 @@ class EventView(BaseModel):
     acknowledged_at: datetime | None
     acknowledged_by: str | None
     ack_comment: str | None
+    verdict: EventVerdict | None = Field(description="确认违规 or 误报, once given")
 
 
 def _names(row: Event, config: HubConfig) -> tuple[str | None, str | None]:
@@ -65,7 +74,18 @@ def _detail(text: str | None) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else {"value": value}
 
 
-def event_view(row: Event, config: HubConfig) -> EventView:
+def _verdict(row: Verdict | None) -> EventVerdict | None:
+    if row is None:
+        return None
+    return EventVerdict(
+        kind=VerdictKind(row.kind),
+        reason=FalseAlarmReason(row.reason) if row.reason else None,
+        given_by=row.given_by,
+        created_at=row.created_at,
+    )
+
+
+def event_view(row: Event, config: HubConfig, verdict: Verdict | None) -> EventView:
     camera_name, school_name = _names(row, config)
     return EventView(
         id=row.id,
@@ -87,6 +107,7 @@ def event_view(row: Event, config: HubConfig) -> EventView:
         acknowledged_at=row.acknowledged_at,
         acknowledged_by=row.acknowledged_by,
         ack_comment=row.ack_comment,
+        verdict=_verdict(verdict),
     )
 
 
@@ -110,7 +131,11 @@ async def list_events(
     cursor: Cursor = None,
 ) -> Page[EventView]:
     """Events in the caller's scope, newest first; filters narrow it further."""
-    query = select(Event).where(_in_scope(user))
+    query = (
+        select(Event, Verdict)
+        .outerjoin(Verdict, Verdict.event_id == Event.id)
+        .where(_in_scope(user))
+    )
     for column, value in (
         (Event.town_id, town),
         (Event.school_id, school),
@@ -134,12 +159,12 @@ async def list_events(
         )
     query = query.order_by(Event.started_at.desc(), Event.id.desc()).limit(limit + 1)
     async with hub.db.session() as s:
-        rows = list(await s.scalars(query))
+        rows = [(event, verdict) for event, verdict in await s.execute(query)]
     return make_page(
         rows,
         limit,
-        lambda r: event_view(r, hub.config),
-        lambda r: (r.started_at.isoformat(), r.id),
+        lambda r: event_view(r[0], hub.config, r[1]),
+        lambda r: (r[0].started_at.isoformat(), r[0].id),
     )
 
 
@@ -159,7 +184,10 @@ async def _event(event_id: str, user: AuthUser, hub: HubDep) -> Event:
 
 @router.get("/{event_id}")
 async def get_event(event_id: RandomId, user: CurrentUser, hub: HubDep) -> EventView:
-    return event_view(await _event(event_id, user, hub), hub.config)
+    row = await _event(event_id, user, hub)
+    async with hub.db.session() as s:
+        verdict = await s.scalar(select(Verdict).where(Verdict.event_id == row.id))
+    return event_view(row, hub.config, verdict)
 
 
 @router.get(

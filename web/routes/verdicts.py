@@ -75,7 +75,9 @@ class VerdictRequest(BaseModel):
     reason: FalseAlarmReason | None = Field(default=None, description="false alarms only")
     note: Note = None
     labels: Labels = Field(
-        default_factory=list, description="corrected boxes; none on a false alarm: a negative"
+        default_factory=list,
+        description="corrected boxes; none on a false alarm: a negative; none on a "
+        "confirmation: the detector's boxes",
     )
 
 
@@ -170,6 +172,23 @@ async def _record(hub: HubDep, user: AuthUser, verdict: Verdict) -> VerdictView:
     return verdict_view(verdict)
 
 
+def model_boxes(event: Event) -> list[LabelBox]:
+    """The detector's boxes of the event (its detail's evidence, in pixels), normalised: what
+    a confirmation without corrected boxes confirms, so it trains as a positive."""
+    detail = json.loads(event.detail or "{}")
+    size = detail.get("frame_size")
+    if not size:
+        return []
+    w, h = size
+    boxes = []
+    for cls, _score, x0, y0, x1, y1 in detail.get("evidence", []):
+        x0, x1 = sorted(min(max(v / w, 0.0), 1.0) for v in (x0, x1))
+        y0, y1 = sorted(min(max(v / h, 0.0), 1.0) for v in (y0, y1))
+        if cls in CLASS_NAMES and x0 < x1 and y0 < y1:
+            boxes.append(LabelBox(cls=cls, x1=x0, y1=y0, x2=x1, y2=y1))
+    return boxes
+
+
 @router.post("/api/events/{event_id}/verdict", status_code=201)
 async def give_verdict(
     event_id: RandomId, body: VerdictRequest, user: CurrentUser, hub: HubDep
@@ -192,6 +211,9 @@ async def give_verdict(
                        zh="只能对违规事件进行判定")  # fmt: skip
     if given is not None:
         raise _conflict()
+    labels = body.labels
+    if body.kind is VerdictKind.CONFIRMED and not labels:
+        labels = model_boxes(event)
     verdict = Verdict(
         id=new_id(),
         event_id=event.id,
@@ -205,7 +227,7 @@ async def give_verdict(
         town_id=event.town_id,
         given_by=user.username,
         created_at=datetime.now(UTC),
-        labels=json.dumps([b.model_dump() for b in body.labels]),
+        labels=json.dumps([b.model_dump() for b in labels]),
     )
     await _keep_frame(hub, verdict, event.frame_key)
     return await _record(hub, user, verdict)
