@@ -10,6 +10,7 @@ const NAV = [
   ["export", "/export.html"],
   ["health", "/health.html"],
   ["reports", "/reports.html"],
+  ["supervision", "/supervision.html"],
   ["users", "/users.html", { admin: true }],
 ];
 
