@@ -30,6 +30,8 @@ from storage.db.database import Database
 from storage.db.models import Event
 from storage.db.models_accounts import User
 from storage.objectstore import build_object_store
+from tests.console_supervision import rounds_step
+from tests.console_verdicts import verdicts_step
 from tests.media import make_h264_mp4
 from tests.webapp import PASSWORD, password_hash
 from web.app import create_app
@@ -84,9 +86,19 @@ schools:
       kitchens: [{{id: main, name: 学生食堂}}], cameras: [{cams[0]}, {cams[1]}]}}
   - {{id: jz-zx, name: 第一中学, kind: middle,
       kitchens: [{{id: main, name: 教工食堂}}], cameras: [{cams[2]}, {cams[3]}]}}
-recording: {{enabled: false, spool_dir: spool}}
+recording: {{enabled: true, segment_seconds: 5, spool_dir: spool}}  # misses on recorded frames
 storage: {{object_store: {{type: local, root: objects}}}}
 database: {{url: "sqlite+aiosqlite:///{tmp / "hub.db"}"}}
+supervision:  # duties the principal of dc-xx (a town school) owes, for the compliance view
+  duties:
+    - {{id: principal-inspection, name: 校长巡查, duty: inspection, roles: [school_principal],
+       times: 2, per: week}}
+    - {{id: town-inspection, name: 中心学校校长巡查, duty: inspection, roles: [town_staff],
+       times: 2, per: month, applies_to: [{{direct: false}}]}}
+    - {{id: principal-meal, name: 校长陪餐, duty: accompany_meal, roles: [school_principal],
+       times: 1, per: week}}
+    - {{id: leader-meal, name: 学校领导每餐陪餐, duty: accompany_meal,
+       roles: [school_principal, canteen_manager], times: 3, per: day}}
 """
     (tmp / "config.yaml").write_text(text, encoding="utf-8")
     return load_config(tmp / "config.yaml")
@@ -139,7 +151,10 @@ async def _seed_event(config: HubConfig, tmp: Path) -> str:
     store = build_object_store(config.storage.object_store)
     snapshot = f"snapshots/dc-xx/cam-0/{event_id}.jpg"
     clip = f"clips/dc-xx/cam-0/{event_id}.mp4"
+    frame = f"frames/dc-xx/cam-0/{event_id}.jpg"  # unannotated: a verdict's hard example
     await store.put_file(snapshot, _annotated_snapshot(tmp / "s.jpg"), content_type="image/jpeg")
+    cv2.imwrite(str(tmp / "f.jpg"), np.full((360, 640, 3), 90, np.uint8))
+    await store.put_file(frame, tmp / "f.jpg", content_type="image/jpeg")
     await store.put_file(clip, make_h264_mp4(tmp / "c.mp4", seconds=4), content_type="video/mp4")
     now = datetime.now(UTC)
     db = Database(config.database.url)  # the hub has synced the registry the event points to
@@ -160,6 +175,7 @@ async def _seed_event(config: HubConfig, tmp: Path) -> str:
                     confidence=0.91,
                     snapshot_key=snapshot,
                     clip_key=clip,
+                    frame_key=frame,
                 )
             )
     finally:
@@ -254,6 +270,8 @@ async def test_console_scenario(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
                 await _language(page, base)
                 await _event_desk(page, base, event_id)
                 await _other_pages(page, base)
+                await rounds_step(ctx)
+                await verdicts_step(ctx, event_id)
             except Exception:
                 await _shot(page, "failure")
                 print("browser console:", *ctx.console, sep="\n  ")
@@ -383,6 +401,7 @@ async def _other_pages(page: Page, base: str) -> None:
         ("export.html", "#export select option"),
         ("users.html", "tr[data-user='inspector']"),
         ("reports.html", "#schools tr[data-school='dc-xx']"),
+        ("supervision.html", "#compliance tr[data-school='dc-xx']"),
     ]:
         await page.goto(f"{base}/{name}")
         await page.wait_for_selector(ready, state="attached")
