@@ -6,6 +6,7 @@ import { eventHead, eventRow } from "../eventlist.js";
 import { applyI18n, t } from "../i18n.js";
 import { badge, initPage, notice, rerenderOnLangChange, roomName } from "../shell.js";
 import { fmtTime } from "../time.js";
+import { missPanel } from "../verdicts.js";
 import { LivePlayer } from "../whep.js";
 
 const POLL_MS = 5_000;
@@ -64,6 +65,7 @@ if (camera) {
     },
   });
   player.start();
+  $("#main").append(missPanel(id));
   try {
     events = (await api(`/api/events?camera=${encodeURIComponent(id)}&limit=${RECENT}`)).items;
   } catch (e) {

@@ -6,6 +6,7 @@ import { eventHead, eventRow } from "../eventlist.js";
 import { applyI18n, t } from "../i18n.js";
 import { initPage, label, notice } from "../shell.js";
 import { fmtTime, localInputToIso } from "../time.js";
+import { renderRates, verdictPanel } from "../verdicts.js";
 
 const PAGE_SIZE = 50;
 // The detector's violation types, then the health monitor's (hub.health.store.EVENT_TYPES).
@@ -136,8 +137,23 @@ function renderDetail() {
       ? h("video", { id: "clip", src: `/api/events/${event.id}/clip`, controls: true, muted: true, preload: "auto" })
       : notice("events.noClip"),
     ack,
+    verdictPanel(event, async () => {
+      Object.assign(event, await api(`/api/events/${event.id}`));
+      renderDetail();
+      loadRates();
+    }),
   );
   applyI18n(box);
+}
+
+let ratePeriod = "week";
+async function loadRates() {
+  const name = (id) => {
+    const c = cameras.find((x) => x.id === id);
+    return c ? `${c.school.name} ${c.name}` : id;
+  };
+  for (const b of document.querySelectorAll("#rates [data-period]")) b.classList.toggle("current", b.dataset.period === ratePeriod);
+  await renderRates($("#rates-body"), ratePeriod, name);
 }
 
 renderFilters();
@@ -146,11 +162,18 @@ $("#filters").addEventListener("submit", (e) => {
   load();
 });
 $("#more").addEventListener("click", () => load({ more: true }));
+for (const b of document.querySelectorAll("#rates [data-period]")) {
+  b.addEventListener("click", () => {
+    ratePeriod = b.dataset.period;
+    loadRates();
+  });
+}
 window.addEventListener("langchange", () => {
   renderList(); // the filters' labels carry data-i18n: applyI18n already switched them
-  renderDetail();
+  renderDetail(); // the rates table's labels carry data-i18n too
 });
 await load();
+if (available) await loadRates();
 // New alerts arrive over server-sent events: refresh the first page when one comes in.
 if (available && window.EventSource) {
   const stream = new EventSource("/api/alerts/stream");
