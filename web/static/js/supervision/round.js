@@ -23,6 +23,7 @@ export class RoundView {
     this.round = null;
     this.players = [];
     this.events = [];
+    this.queue = Promise.resolve(); // changes go out one at a time, in the order made
   }
 
   get editable() {
@@ -41,9 +42,13 @@ export class RoundView {
       h("div", { class: "toolbar", id: "round-head" }),
       h("h2", { dataset: { i18n: "duty.checklist" } }),
       h("table", { id: "items" }),
-      h("h2", { dataset: { i18n: "duty.cameras" } }),
-      h("p", { class: "error", id: "snap-error", role: "alert" }),
-      h("div", { class: "duty-cams" }, cams.length ? cams.map((c) => this._tile(c)) : notice("grid.noCameras")),
+      // Live views only while evidence can be taken: each holds a viewer slot of the hub.
+      this.editable
+        ? h("div", { id: "round-live" },
+            h("h2", { dataset: { i18n: "duty.cameras" } }),
+            h("p", { class: "error", id: "snap-error", role: "alert" }),
+            h("div", { class: "duty-cams" }, cams.length ? cams.map((c) => this._tile(c)) : notice("grid.noCameras")))
+        : null,
       h("h2", { dataset: { i18n: "duty.evidence" } }),
       h("div", { id: "evidence", class: "evidence" }),
       h("h2", { dataset: { i18n: "duty.events" } }),
@@ -55,9 +60,14 @@ export class RoundView {
     this.render();
   }
 
-  close() {
+  _stopLive() {
     this.players.forEach((p) => p.stop());
     this.players = [];
+    $("#round-live", this.box)?.remove();
+  }
+
+  close() {
+    this._stopLive();
     this.round = null;
     this.box.hidden = true;
     delete this.box.dataset.round;
@@ -77,12 +87,27 @@ export class RoundView {
     this._evidence();
     this._events();
     this._foot();
-    for (const b of this.box.querySelectorAll(".duty-cams button")) b.hidden = !this.editable;
+    if (!this.editable) this._stopLive(); // finished
     applyI18n(this.box);
   }
 
+  // An error line of the view (gone once the round is closed or finished).
+  _say(selector, text) {
+    const line = $(selector, this.box);
+    if (line) line.textContent = text;
+  }
+
+  // A note's change and a click on 合格 may both save the item: the later one must win.
+  _send(path, options) {
+    const id = this.round.id;
+    const sent = this.queue.then(() => api(`/api/supervision/rounds/${id}${path}`, options));
+    this.queue = sent.catch(() => {});
+    return sent;
+  }
+
   async _change(path, { method = "POST", json } = {}) {
-    const round = await api(`/api/supervision/rounds/${this.round.id}${path}`, { method, json });
+    const round = await this._send(path, { method, json });
+    if (this.round?.id !== round.id) return; // closed meanwhile
     this.round = round;
     this.render();
     this.onChange(round);
@@ -108,7 +133,7 @@ export class RoundView {
       const note = h("input", { class: "note", value: mark?.note ?? "", maxLength: 2000, disabled: !this.editable,
         dataset: { i18nPlaceholder: "duty.notePlaceholder" } });
       const save = (result) => this._change("/items", { method: "PUT", json: { item: name, result, note: note.value || null } })
-        .catch((e) => ($("#finish-error", this.box).textContent = e.message));
+        .catch((e) => this._say("#finish-error", e.message));
       note.addEventListener("change", () => mark && save(mark.result)); // a note alone is no result
       const choice = (result) => h("button", { type: "button", class: `result ${result}`, disabled: !this.editable,
         "aria-pressed": String(mark?.result === result), onclick: () => save(result), dataset: { i18n: `duty.result.${result}` } });
@@ -130,15 +155,16 @@ export class RoundView {
     const snap = async (event) => {
       const button = event.currentTarget;
       button.disabled = true;
-      $("#snap-error", this.box).textContent = "";
+      this._say("#snap-error", "");
       try {
-        const evidence = await api(`/api/supervision/rounds/${this.round.id}/snapshots`, {
-          method: "POST", json: { camera_id: camera.id, item: $("#snap-item", this.box)?.value || null } });
+        const item = $("#snap-item", this.box)?.value || null;
+        const evidence = await this._send("/snapshots", { method: "POST", json: { camera_id: camera.id, item } });
+        if (!this.round) return; // closed meanwhile
         this.round.evidence.push(evidence);
         this.render();
         this.onChange(this.round);
       } catch (e) {
-        $("#snap-error", this.box).textContent = e.message;
+        this._say("#snap-error", e.message);
       } finally {
         button.disabled = false;
       }
@@ -185,7 +211,7 @@ export class RoundView {
           " ",
           h("button", { type: "button", id: "link-event", dataset: { i18n: "duty.link" },
             onclick: () => this._change("/events", { json: { event_id: $("#event-select", this.box).value } })
-              .catch((e) => ($("#finish-error", this.box).textContent = e.message)) }))
+              .catch((e) => this._say("#finish-error", e.message)) }))
       : null;
     clear($("#round-events", this.box), linked.length ? h("ul", { id: "linked" }, linked) : notice("duty.noEvents"), picker);
   }
@@ -196,9 +222,9 @@ export class RoundView {
       this.editable
         ? h("button", { type: "button", id: "finish", class: "primary", dataset: { i18n: "duty.finish" },
             onclick: () => {
-              $("#finish-error", this.box).textContent = "";
+              this._say("#finish-error", "");
               // The API refuses while items are unmarked; its message names them.
-              this._change("/finish").catch((e) => ($("#finish-error", this.box).textContent = e.message));
+              this._change("/finish").catch((e) => this._say("#finish-error", e.message));
             } })
         : null,
       this.round.finished_at ? null : h("span", { class: "hint" }, t("duty.missing", { n: missing })),
