@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from camera_adapters.simulator import CameraSimulator
 from storage.db.database import Database
 from tests.media import make_h264_mp4
 from tests.waiting import eventually
@@ -24,6 +25,13 @@ PG_ADMIN_URL = os.environ.get(
     "BKHUB_TEST_PG_ADMIN_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 )
 LINGER_GRACE_S = 15.0
+
+
+@pytest.fixture
+def simulator() -> Iterator[CameraSimulator]:
+    """The RTSP camera simulator (GStreamer, its own process) with no cameras yet."""
+    with CameraSimulator() as sim:
+        yield sim
 
 
 @pytest.fixture(scope="session")

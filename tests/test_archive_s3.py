@@ -9,12 +9,10 @@ import socket
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
 from datetime import timedelta
 from itertools import pairwise
 from pathlib import Path
 
-import pytest
 from minio import Minio
 from minio.versioningconfig import ENABLED, VersioningConfig
 from sqlalchemy import select
@@ -29,12 +27,6 @@ from tests.s3server import S3Server
 from tests.waiting import eventually
 
 GOP_S = 2.0
-
-
-@pytest.fixture
-def simulator() -> Iterator[CameraSimulator]:
-    with CameraSimulator() as sim:
-        yield sim
 
 
 def _client(s3: S3Server) -> Minio:

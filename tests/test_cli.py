@@ -6,11 +6,9 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 from sqlalchemy import select
 
 from camera_adapters.simulator import CameraSimulator
@@ -55,12 +53,6 @@ def test_malformed_config_names_the_problem_and_starts_nothing(tmp_path: Path) -
         assert "schools[0].cameras[0].rtsp_url" in done.stderr
         assert "rtsp" in done.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["config.yaml"]  # nothing created
-
-
-@pytest.fixture
-def simulator() -> Iterator[CameraSimulator]:
-    with CameraSimulator() as sim:
-        yield sim
 
 
 def _serve(config: Path, log: Path) -> subprocess.Popen[bytes]:

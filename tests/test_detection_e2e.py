@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterator
 from datetime import datetime
 from fractions import Fraction
 from pathlib import Path
@@ -66,12 +65,6 @@ def _broken_clip(path: Path) -> Path:
     units[keyframes[1]] = b"".join(bad)
     path.write_bytes(b"".join(units) + b"".join(u.data for u in small))
     return path
-
-
-@pytest.fixture
-def simulator() -> Iterator[CameraSimulator]:
-    with CameraSimulator() as sim:
-        yield sim
 
 
 async def test_a_bare_head_is_one_event_and_a_broken_camera_only_logs(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -47,12 +47,6 @@ FAULTS: dict[str, tuple[str, CheckName, set[str]]] = {
     "cam-clock": ("clock", CheckName.CLOCK, {"clock_offset"}),
 }
 DEADLINE_S = 60.0
-
-
-@pytest.fixture
-def simulator() -> Iterator[CameraSimulator]:
-    with CameraSimulator() as sim:
-        yield sim
 
 
 def _config(sim: CameraSimulator, tmp_path: Path) -> list[str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import timedelta
 from itertools import pairwise
 from pathlib import Path
@@ -23,12 +22,6 @@ from tests.hubconfig import load_test_config
 from tests.waiting import eventually
 
 GOP_S = 2.0  # the simulator's clips have a keyframe every 2 s
-
-
-@pytest.fixture
-def simulator() -> Iterator[CameraSimulator]:
-    with CameraSimulator() as sim:
-        yield sim
 
 
 def _all(hub: Hub, state: CameraState) -> bool:
