@@ -109,9 +109,17 @@ def train(
     data: Path, *, config: Path = DEFAULT_TRAIN_CONFIG, project: Path, name: str = "train",
     overrides: Mapping[str, Any] | None = None,
 ) -> Path:  # fmt: skip
-    """Trains on a standard YOLO dataset; returns the best weights (.pt)."""
+    """Trains on a standard YOLO dataset; returns the best weights (.pt). A config with
+    `mix_scenes: N` (and `verdict_repeat: R`) fine-tunes on `data` mixed with N rendered scenes,
+    its images R times (detectors.finetune_mix): for a verdict export."""
     _check_dataset(data)
     args = load_train_config(config, overrides)
+    scenes, repeat = int(args.pop("mix_scenes", 0)), int(args.pop("verdict_repeat", 1))
+    if scenes > 0 or repeat > 1:
+        from detectors.finetune_mix import mixed_dataset
+
+        data = mixed_dataset(data, project / "mix", scenes=scenes, repeat=repeat,
+                             imgsz=int(args.get("imgsz", 320)))  # fmt: skip
     offline_ultralytics(project / ".ultralytics")
     from ultralytics import YOLO
 
