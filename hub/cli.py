@@ -189,7 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
     cams.set_defaults(run=_cameras_cmd)
     cli_storage.add_parser(sub).set_defaults(run=_storage_cmd)
     cli_report.add_parser(sub).set_defaults(run=_report_cmd)
-    cli_detector.add_parsers(sub)
+    cli_detector.add_parsers(sub, _load)
     cli_dataset.add_parsers(sub, _load)
     return parser
 

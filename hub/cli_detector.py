@@ -6,6 +6,7 @@ hub itself never does.
   bkhub train --data my-footage/data.yaml            retrain on any standard YOLO dataset
   bkhub train --scenes 2400 --out runs/detector      render the synthetic set first, then train
   bkhub evaluate --weights best.pt --data ds/data.yaml
+  bkhub evaluate --weights new.onnx --verdicts verdicts/     new vs running, held-out verdicts
   bkhub export --weights best.pt --out detectors/models/bkhub-yolo11n.onnx
   bkhub quantize --model detectors/models/bkhub-yolo11n.onnx --images ds/images/val \
       --out detectors/models/bkhub-yolo11n.int8.onnx
@@ -14,10 +15,13 @@ hub itself never does.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from detectors.training import DEFAULT_TRAIN_CONFIG, TrainingError
+from hub.config import HubConfig
 
 EXIT_FAILED = 1
 
@@ -39,7 +43,25 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _evaluate(args: argparse.Namespace) -> int:
+def _compare_on_verdicts(load: Callable[[str], HubConfig], args: argparse.Namespace) -> int:
+    from hub.verdict_eval import score_verdicts
+
+    running = args.against or load(args.config).detector.model_path
+    print(f"held-out verdicts ({args.split}) in {args.verdicts}:")
+    print(f"{'model':<48} {'false alarms raised':>20} {'boxes found':>12}")
+    for model in (running, args.weights):
+        s = asyncio.run(score_verdicts(model, args.verdicts, side=args.split,
+                                       confidence=args.confidence))  # fmt: skip
+        print(f"{model!s:<48} {f'{s.false_alarms} of {s.negatives}':>20} "
+              f"{f'{s.boxes_found} of {s.boxes}':>12}")  # fmt: skip
+    return 0
+
+
+def _evaluate(load: Callable[[str], HubConfig], args: argparse.Namespace) -> int:
+    if args.verdicts is not None:
+        return _compare_on_verdicts(load, args)
+    if args.data is None:
+        raise TrainingError("give --data (a YOLO dataset) or --verdicts (a verdict export)")
     from detectors.training import evaluate, metrics_json
 
     rows = evaluate(args.weights, args.data, imgsz=args.imgsz, split=args.split)
@@ -82,7 +104,10 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_FAILED
 
 
-def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_parsers(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], load: Callable[[str], HubConfig]
+) -> None:
+    """`load` reads the --config file or exits with its problems (hub.cli)."""
     train = sub.add_parser("train", help="train the detector (needs the [train] extra)")
     train.add_argument("--data", type=Path, help="YOLO dataset YAML (default: render scenes)")
     train.add_argument("--scenes", type=int, default=2400, help="synthetic scenes to render")
@@ -93,13 +118,18 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     train.add_argument("--batch", type=int)
     train.set_defaults(run=run, detector_run=_train)
 
-    evaluate = sub.add_parser("evaluate", help="per-class mAP of weights on a dataset split")
+    evaluate = sub.add_parser(
+        "evaluate", help="per-class mAP on a dataset, or new weights vs the running on verdicts"
+    )
     evaluate.add_argument("--weights", type=Path, required=True)
-    evaluate.add_argument("--data", type=Path, required=True)
+    evaluate.add_argument("--data", type=Path, help="a YOLO dataset YAML (mAP per class)")
+    evaluate.add_argument("--verdicts", type=Path, help="a `bkhub dataset export` folder")
+    evaluate.add_argument("--against", type=Path, help="the running model (default: config's)")
+    evaluate.add_argument("--confidence", type=float, default=0.5, help="lowest score counted")
     evaluate.add_argument("--split", default="val")
     evaluate.add_argument("--imgsz", type=int, default=320)
     evaluate.add_argument("--json", type=Path, help="also write the metrics as JSON")
-    evaluate.set_defaults(run=run, detector_run=_evaluate)
+    evaluate.set_defaults(run=run, detector_run=lambda args: _evaluate(load, args))
 
     export = sub.add_parser("export", help="export weights to ONNX for the runtime")
     export.add_argument("--weights", type=Path, required=True)

@@ -28,7 +28,7 @@ from .geometry import (
 )
 from .tracker import Track, Tracker
 
-__all__ = ["Observation", "ZoneFilter", "observe"]
+__all__ = ["TYPE_CLASS", "Observation", "ZoneFilter", "observe"]
 
 # part class -> (family, bare class, covered class)
 _FAMILY: Final = {
@@ -47,6 +47,11 @@ FAMILY_TYPE: Final = {
     "hand": ViolationType.NO_GLOVES,
 }
 PEST_TYPE: Final = {"rat": ViolationType.RAT, "cockroach": ViolationType.COCKROACH}
+# The detector class that shows each violation (a miss is boxed as it; a false alarm was it).
+TYPE_CLASS: Final = {
+    **{vtype: _BARE[family] for family, vtype in FAMILY_TYPE.items()},
+    **{vtype: cls for cls, vtype in PEST_TYPE.items()},
+}
 _ATTACH_MIN: Final = 0.6  # share of a part inside a person's box (grown 10 %) to belong to it
 _SAME_PART_IOU: Final = 0.3  # orphan boxes overlapping this much are one part
 _SAME_PART_SHARE: Final = 0.5  # a bare box this much inside a covered one (or back) is one part
