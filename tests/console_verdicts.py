@@ -79,6 +79,7 @@ async def _miss_on_recorded_frame(page: Page, base: str, at: datetime) -> None:
     )
     shown = await page.text_content("#miss-frame-at")
     assert shown is not None and "画面时间" in shown  # the frame at or just before `at`
+    await page.locator("#miss-frame").scroll_into_view_if_needed()  # the mouse drags in view
     box = await page.locator("#miss-frame").bounding_box()
     assert box is not None
     (x1, y1), (x2, y2) = DRAG
