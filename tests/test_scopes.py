@@ -68,6 +68,7 @@ def foreign_values(d: District, school: str) -> dict[str, str]:
         "evidence_id": d.evidence[school],
         "user_id": d.users[PRINCIPAL[school]],
         "token_id": d.tokens[PRINCIPAL[school]],
+        "link_id": d.links[school],
         # Live sessions need a WebRTC peer to exist; an id that is not the caller's must
         # answer like one of another school's: 404.
         "session_id": secrets.token_hex(16),
@@ -82,7 +83,7 @@ def foreign_markers(d: District) -> set[str]:
     for school in OTHER_SCHOOLS:
         markers |= {school, *CAMERAS[school]}
         markers |= {d.events[c] for c in CAMERAS[school]} | {d.exports[c] for c in CAMERAS[school]}
-        markers |= {d.rounds[school], d.evidence[school]}
+        markers |= {d.rounds[school], d.evidence[school], d.links[school]}
     for name in ACCOUNTS:
         if name not in mine:
             markers |= {name, d.users[name], d.tokens[name]}
@@ -214,6 +215,45 @@ async def test_every_route_checks_login_csrf_and_scope(web: WebApp) -> None:
     assert not problems, "\n".join(problems)
     walked_paths = {path for _, path, _ in walked}
     assert {"/api/cameras", "/api/events/{event_id}", "/api/users/{user_id}"} <= walked_paths
+
+
+# The only routes a special supervisor link may call: its page's own, and the live views.
+LINK_ROUTES = {
+    ("GET", "/api/watch"),
+    ("POST", "/api/cameras/{camera_id}/whep"),
+    ("DELETE", "/api/live/sessions/{session_id}"),
+    ("GET", "/api/live/ice"),
+}
+LINK_SCHOOL = "sch-e1"
+
+
+async def test_a_supervisor_link_reaches_only_its_schools_live_views(web: WebApp) -> None:
+    """Every route of the spec, called with sch-e1's link: 403/404 unless it is one of
+    LINK_ROUTES naming nothing of another school."""
+    d = await seed_district(web)
+    spec = web.app.openapi()
+    link = {"Authorization": f"Bearer {d.link_secrets[LINK_SCHOOL]}"}
+    markers = foreign_markers(d)
+    problems: list[str] = []
+    reached: set[tuple[str, str]] = set()
+    for method, path, op in operations(spec):
+        for school in [LINK_SCHOOL, *OTHER_SCHOOLS]:
+            values = foreign_values(d, school)
+            url, body = fill_path(path, op, values), request_body(spec, op, values)
+            r = await raw_request(web, method, url, headers=link, json_body=body)
+            names_school = url != path or bool(body and set(body) & values.keys())
+            mine = school == LINK_SCHOOL or not names_school
+            where = f"{method} {path} for {school}"
+            if (method, path) in LINK_ROUTES and mine:
+                if r.status in (401, 403):
+                    problems.append(f"{where}: the link was refused its own live view")
+                reached.add((method, path))
+            elif r.status not in (403, 404):
+                problems.append(f"{where}: got {r.status}, not 403/404")
+            if r.status < 300 and leaks(r.text, markers):
+                problems.append(f"{where}: reveals {leaks(r.text, markers)}")
+    assert not problems, "\n".join(problems)
+    assert reached == LINK_ROUTES  # every allowed route is still in the spec
 
 
 def test_no_route_hides_from_the_walk(tmp_path: Path) -> None:

@@ -31,6 +31,7 @@ from storage.db.models_accounts import User
 from storage.db.models_supervision import InspectionEvidence, InspectionRound
 from web.app import create_app
 from web.auth import CSRF_HEADER, SESSION_COOKIE, Auth, Role, Scope
+from web.auth.links import issue_link
 from web.live import LiveViewers
 
 PASSWORD = "correct horse battery staple"
@@ -258,6 +259,8 @@ class District:
     exports: dict[str, str] = field(default_factory=dict)  # camera -> export id
     rounds: dict[str, str] = field(default_factory=dict)  # school -> inspection round id
     evidence: dict[str, str] = field(default_factory=dict)  # school -> evidence snapshot id
+    links: dict[str, str] = field(default_factory=dict)  # school -> supervisor link id
+    link_secrets: dict[str, str] = field(default_factory=dict)  # school -> its secret
     hub_event: str = ""  # a health event of the hub itself: no school, district only
 
 
@@ -272,6 +275,13 @@ async def seed_district(web: WebApp) -> District:
         assert user is not None
         row, _ = await web.auth.issue_token(user, f"{name} token", 30)
         seeded.tokens[name] = row.id
+    for school in CAMERAS:  # a special supervisor link per school, valid for a month
+        now = datetime.now(UTC)
+        link, secret = await issue_link(
+            web.hub.db, name=f"监督员 {school}", school_id=school,
+            expires_at=now + timedelta(days=30), by="seed", now=now,
+        )  # fmt: skip
+        seeded.links[school], seeded.link_secrets[school] = link.id, secret
     snapshot = Path(web.hub.config.recording.spool_dir).parent / "snap.jpg"
     snapshot.write_bytes(b"\xff\xd8\xff\xe0fake-jpeg\xff\xd9")
     async with web.hub.db.session() as s:

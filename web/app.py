@@ -28,10 +28,12 @@ from web.routes import (
     live,
     reports,
     supervision,
+    supervisor_links,
     tokens,
     tree,
     users,
     verdicts,
+    watch,
 )
 
 STATIC_DIR = Path(__file__).with_name("static")  # the console: plain files, no build step
@@ -69,6 +71,8 @@ def create_app(config: HubConfig) -> FastAPI:
         supervision,
         reports,
         verdicts,
+        supervisor_links,
+        watch,
         frames,
     )
     for module in routers:

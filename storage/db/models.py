@@ -226,6 +226,7 @@ from storage.db import (  # noqa: E402, F401
     models_accounts,
     models_alerts,
     models_health,
+    models_links,
     models_supervision,
     models_verdicts,
 )

@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, true
 from sqlalchemy.orm import InstrumentedAttribute
 
 from hub.config import HubConfig
-from web.auth.deps import CurrentUser
+from web.auth.deps import CurrentUser, LiveWatcher
 from web.auth.roles import Scope, ScopeKind, can_see_school
 from web.auth.service import AuthUser
 from web.deps import HubDep
@@ -21,6 +21,7 @@ from web.errors import ApiError
 
 __all__ = [
     "VisibleCameraId",
+    "WatchableCameraId",
     "camera_visible",
     "ensure_camera_visible",
     "ensure_school_visible",
@@ -104,3 +105,12 @@ async def visible_camera(camera_id: str, user: CurrentUser, hub: HubDep) -> str:
 
 
 VisibleCameraId = Annotated[str, Depends(visible_camera)]
+
+
+async def watchable_camera(camera_id: str, watcher: LiveWatcher, hub: HubDep) -> str:
+    """Like `visible_camera`, for live-view routes, which supervisor links may call too."""
+    ensure_camera_visible(watcher.scope, camera_id, hub.config)
+    return camera_id
+
+
+WatchableCameraId = Annotated[str, Depends(watchable_camera)]

@@ -4,18 +4,23 @@ Browser sessions travel in an HttpOnly cookie, which browsers attach to cross-si
 too; so every POST/PUT/PATCH/DELETE made with a session must repeat the session's CSRF
 token in the X-CSRF-Token header, which another site cannot read or set. Bearer tokens are
 never attached by browsers and need no CSRF token.
+
+Special supervisor links (web.auth.links) are not users: `current_user` refuses them, and
+only routes that ask for a `LiveWatcher` (the live views) or a `SupervisorLinkDep` take them.
 """
 
 from __future__ import annotations
 
 import hmac
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Annotated, Final
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
-from web.auth.roles import ADMIN_ROLES, Role
+from web.auth.links import LINK_PREFIX, LinkPrincipal, authenticate_link, link_owner
+from web.auth.roles import ADMIN_ROLES, Role, Scope
 from web.auth.service import Auth, AuthUser
 from web.errors import ApiError
 
@@ -26,9 +31,14 @@ __all__ = [
     "AdminUser",
     "AuthDep",
     "CurrentUser",
+    "LiveWatcher",
+    "SupervisorLinkDep",
+    "Watcher",
     "current_user",
     "get_auth",
+    "live_watcher",
     "require_role",
+    "supervisor_link",
 ]
 
 SESSION_COOKIE: Final = "bkhub_session"
@@ -53,13 +63,42 @@ def _unauthorized(message: str, zh: str) -> ApiError:
     return ApiError(401, "unauthorized", message, zh=zh, headers={"WWW-Authenticate": "Bearer"})
 
 
+_LINK_REFUSED: Final = {
+    "link_invalid": ("unknown supervisor link", "链接无效"),
+    "link_expired": ("this supervisor link has expired", "链接已过期"),
+    "link_revoked": ("this supervisor link has been revoked", "链接已被撤销"),
+}
+
+
+async def _link(auth: Auth, secret: str) -> LinkPrincipal:
+    """The link's holder; 401 with why (invalid, expired, revoked) otherwise."""
+    found = await authenticate_link(auth.db, secret, auth.now())
+    if not isinstance(found, LinkPrincipal):
+        message, zh = _LINK_REFUSED[found.value]
+        raise ApiError(401, found.value, message, zh=zh, headers={"WWW-Authenticate": "Bearer"})
+    return found
+
+
+def _is_link(bearer: HTTPAuthorizationCredentials | None) -> bool:
+    return bearer is not None and bearer.credentials.startswith(LINK_PREFIX)
+
+
 async def current_user(
     request: Request,
     auth: AuthDep,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     session_token: Annotated[str | None, Depends(_cookie)],
 ) -> AuthUser:
-    """The caller; 401 without valid credentials, 403 for a session change without CSRF."""
+    """The caller; 401 without valid credentials, 403 for a session change without CSRF, and
+    403 for a special supervisor link, which may only watch live views."""
+    if bearer is not None and _is_link(bearer):
+        await _link(auth, bearer.credentials)
+        raise ApiError(
+            403,
+            "supervisor_link",
+            "a supervisor link may only watch the school's live views",
+            zh="特别监督员链接只能观看实时画面",
+        )
     if bearer is not None:
         user = await auth.authenticate_token(bearer.credentials)
         if user is None:
@@ -80,6 +119,50 @@ async def current_user(
 
 
 CurrentUser = Annotated[AuthUser, Depends(current_user)]
+
+
+@dataclass(frozen=True, slots=True)
+class Watcher:
+    """Whoever opens a live view: a user, or the holder of a supervisor link."""
+
+    owner: str  # who alone may close its sessions: the user's id, or "link:<id>"
+    actor: str  # the audit log's name for them
+    scope: Scope
+    link: LinkPrincipal | None = None
+
+
+async def live_watcher(
+    request: Request,
+    auth: AuthDep,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    session_token: Annotated[str | None, Depends(_cookie)],
+) -> Watcher:
+    """For live-view routes only: a user (as `current_user` checks them) or a valid link."""
+    if bearer is not None and _is_link(bearer):
+        link = await _link(auth, bearer.credentials)
+        return Watcher(owner=link_owner(link.id), actor=link.actor, scope=link.scope, link=link)
+    user = await current_user(request, auth, bearer, session_token)
+    return Watcher(owner=user.id, actor=user.username, scope=user.scope)
+
+
+LiveWatcher = Annotated[Watcher, Depends(live_watcher)]
+
+
+async def supervisor_link(
+    auth: AuthDep,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    session_token: Annotated[str | None, Depends(_cookie)],
+) -> LinkPrincipal:
+    """For the watch page's own routes: the link's holder; 401 without credentials, 403 for
+    any other kind of caller."""
+    if bearer is None and not session_token:
+        raise _unauthorized("open the supervisor link again", "请重新打开监督链接")
+    if not _is_link(bearer):
+        raise ApiError(403, "forbidden", "only for supervisor links", zh="仅限特别监督员链接")
+    return await _link(auth, bearer.credentials)
+
+
+SupervisorLinkDep = Annotated[LinkPrincipal, Depends(supervisor_link)]
 
 
 def require_role(*roles: Role) -> Callable[..., Awaitable[AuthUser]]:

@@ -3,7 +3,9 @@
 One viewer = one RTCPeerConnection with one send-only H.264 passthrough track, reading its own
 bounded subscription of a camera's fan-out. A viewer ends when its WHEP resource is deleted,
 when its connection fails or closes, when it has not been connected for `idle_timeout_s`
-(an offer that was never completed, a peer that vanished), and when the hub stops.
+(an offer that was never completed, a peer that vanished), when its opener's right to watch
+ends (a supervisor link's expiry: `max_age_s`; its revocation: `close_owned_by`), and when
+the hub stops.
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ class Viewer:
     created_at: float  # monotonic
     last_connected_at: float  # monotonic; the idle clock
     owner: str | None = None  # the user who opened it, who alone may close it
+    deadline: float | None = None  # monotonic; closed then (the opener's right to watch ends)
     connected: bool = False
     answer_sdp: str = field(default="", repr=False)
 
@@ -130,10 +133,23 @@ class LiveViewers:
     def get(self, viewer_id: str) -> Viewer | None:
         return self._viewers.get(viewer_id)
 
+    async def close_owned_by(self, owner: str, *, reason: str) -> int:
+        """End every viewer `owner` opened (e.g. a revoked link's); how many there were."""
+        ids = [v.id for v in self._viewers.values() if v.owner == owner]
+        closed = await asyncio.gather(*(self.close(i, reason=reason) for i in ids))
+        return sum(closed)
+
     async def open(
-        self, camera_id: str, stream: StreamKind, offer_sdp: str, *, owner: str | None = None
+        self,
+        camera_id: str,
+        stream: StreamKind,
+        offer_sdp: str,
+        *,
+        owner: str | None = None,
+        max_age_s: float | None = None,
     ) -> Viewer:
-        """Answer a viewer's SDP offer; the viewer then receives the camera's stream."""
+        """Answer a viewer's SDP offer; the viewer then receives the camera's stream, for at
+        most `max_age_s` seconds if given."""
         if self._stopped:
             raise LiveStopped("the hub is stopping")
         if self.count(camera_id) >= self._limits.per_camera:
@@ -158,7 +174,8 @@ class LiveViewers:
             clock=self._clock,
         )
         now = self._clock()
-        viewer = Viewer(viewer_id, camera_id, served, pc, track, now, now, owner)
+        deadline = None if max_age_s is None else now + max_age_s
+        viewer = Viewer(viewer_id, camera_id, served, pc, track, now, now, owner, deadline)
         self._viewers[viewer_id] = viewer  # counted against the caps from here on
         pc.on("connectionstatechange", lambda: self._state_changed(viewer))
         try:
@@ -226,7 +243,12 @@ class LiveViewers:
             await asyncio.sleep(_SWEEP_EVERY_S)
             now = self._clock()
             for viewer in list(self._viewers.values()):
-                if viewer.connected:
+                if viewer.deadline is not None and now >= viewer.deadline:
+                    log.info("live viewer %s: its right to watch ended", viewer.id)
+                    self._spawn(
+                        self.close(viewer.id, reason="expired"), name=f"live:{viewer.id}:expired"
+                    )
+                elif viewer.connected:
                     viewer.last_connected_at = now
                 elif is_idle(viewer, now, self._limits.idle_timeout_s):
                     log.info("live viewer %s idle: closing", viewer.id)

@@ -5,6 +5,8 @@
     DELETE /api/live/sessions/{id}                          204, the viewer is closed
 
 The answer carries every candidate (no trickle ICE): offer after ICE gathering completes.
+These routes take a `LiveWatcher`: a user, or a special supervisor link (web.auth.links) of
+the camera's school, whose viewers end when the link expires.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Annotated, Final
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel
 
-from web.auth import CurrentUser, VisibleCameraId, audit, visible_camera_ids
+from web.auth import CurrentUser, LiveWatcher, WatchableCameraId, audit, visible_camera_ids
 from web.deps import HubDep
 from web.errors import ERROR_RESPONSES, ApiError
 from web.live import (
@@ -83,8 +85,8 @@ class LiveSummary(BaseModel):
     responses={201: {"content": {SDP_TYPE: {}}, "description": "SDP answer"}},
 )
 async def open_live(
-    camera_id: VisibleCameraId,
-    user: CurrentUser,
+    camera_id: WatchableCameraId,
+    watcher: LiveWatcher,
     request: Request,
     live: LiveDep,
     hub: HubDep,
@@ -96,19 +98,20 @@ async def open_live(
     body = await request.body()
     if len(body) > _MAX_OFFER_BYTES:
         raise ApiError(413, "too_large", "SDP offer too large")
+    link = watcher.link
+    now = datetime.now(UTC)
+    max_age_s = None if link is None else (link.expires_at - now).total_seconds()
     try:
         offer = body.decode("utf-8", errors="replace")
-        viewer = await live.open(camera_id, stream, offer, owner=user.id)
+        viewer = await live.open(camera_id, stream, offer, owner=watcher.owner, max_age_s=max_age_s)
     except LiveError as exc:
         raise _api_error(exc) from None
+    detail = {"stream": viewer.stream, "session": viewer.id}
+    if link is not None:
+        detail |= {"link": link.id, "name": link.name}
     async with hub.db.session() as s:  # who watched which camera, when
         audit(
-            s,
-            at=datetime.now(UTC),
-            actor=user.username,
-            action="live_view",
-            camera_id=camera_id,
-            detail={"stream": viewer.stream, "session": viewer.id},
+            s, at=now, actor=watcher.actor, action="live_view", camera_id=camera_id, detail=detail
         )
     return Response(
         viewer.answer_sdp,
@@ -119,10 +122,10 @@ async def open_live(
 
 
 @router.delete("/live/sessions/{session_id}", status_code=204)
-async def close_live(session_id: str, user: CurrentUser, live: LiveDep) -> None:
+async def close_live(session_id: str, watcher: LiveWatcher, live: LiveDep) -> None:
     """Stop watching (the page calls it when it goes away). Only its opener may."""
     viewer = live.get(session_id)
-    if viewer is None or viewer.owner != user.id:
+    if viewer is None or viewer.owner != watcher.owner:
         raise ApiError(404, "not_found", "no such live session", zh="直播会话不存在")
     await live.close(session_id)
 
@@ -148,6 +151,6 @@ async def live_summary(user: CurrentUser, live: LiveDep, hub: HubDep) -> LiveSum
 
 
 @router.get("/live/ice")
-async def ice_servers(_user: CurrentUser, hub: HubDep) -> IceConfig:
+async def ice_servers(_watcher: LiveWatcher, hub: HubDep) -> IceConfig:
     """The STUN/TURN servers browsers should use (config web.ice_servers; may be empty)."""
     return IceConfig(ice_servers=list(hub.config.web.ice_servers))
