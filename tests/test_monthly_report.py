@@ -293,9 +293,40 @@ async def test_the_report_figures_equal_the_database(db: Database, tmp_path: Pat
     assert "测试区教育局 明厨亮灶监管月报（2026年11月）" in text
     assert "AI 识别违规事件 7 起" in text and "重复违规 3 起" in text
     assert "巡查完成 42/126 次" in text  # 12 + 0 + 0 + 30 of 32 x 3 + 30
-    assert "统计时段：2026-11-01 至 2026-11-30" in text
+    assert "统计时段：2026-11-01 至 2026-11-30（北京时间）" in text  # a closed month: no 截至
     for name in ("东城小学", "东城幼儿园", "西城中学", "区实验高中", "局直学校", "图1", "图2"):
         assert name in text
+
+
+# A report run on 16 November at noon: 15.5 of 30 days have passed. Required by then:
+# town rounds floor(2 x 15.5 / 30) = 1, daily rounds floor(15.5) = 15, weekly meals
+# floor(30 / 7 x 15.5 / 30) = 2. Done is capped at that: d1's thirty rounds count 15.
+MID_MONTH = {  # school -> (inspections done, required, meals done, required)
+    "e1": (1 + 10, 1 + 15, 2, 2),
+    "e2": (0, 16, 0, 2),
+    "w1": (0, 16, 0, 2),
+    "d1": (15, 15, 2, 2),
+}
+
+
+async def test_a_month_in_progress_requires_only_what_is_due_by_now(
+    db: Database, tmp_path: Path
+) -> None:
+    config = _config(tmp_path, str(db.url))
+    async with db.session() as session:
+        await seed_november(session, config)
+    async with db.session() as session:
+        report = await monthly_report(session, config, 2026, 11, now=local("2026-11-16T12:00"))
+    for row in report.schools:
+        f = row.figures
+        got = (f.inspections_done, f.inspections_required, f.meals_done, f.meals_required)
+        assert got == MID_MONTH[row.school.id], row.school.id
+    assert report.schools[3].figures.inspection_rate == 1.0  # d1 is on pace, not "behind"
+    assert report.period == "2026-11-01 至 2026-11-30，截至 2026-11-16 12:00（北京时间）"
+    xlsx = tmp_path / "report.xlsx"
+    write_xlsx(report, xlsx)
+    summary = {r[0]: r[1] for r in load_workbook(xlsx)["概况"].iter_rows(values_only=True)}
+    assert summary["统计时段"] == report.period
 
 
 @pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="poppler-utils: make system-deps")

@@ -6,7 +6,9 @@ Per school, for one local calendar month of the district:
 - acknowledged and the median minutes from start to acknowledgement;
 - camera uptime: the mean of its enabled cameras' uptimes (hub.health.uptime);
 - inspection and accompany-meal duties: per rule, records done (capped at what the rule
-  requires, so extra rounds for one rule do not hide a missed one) against required;
+  requires, so extra rounds for one rule do not hide a missed one) against required; for
+  a month still running, required is what is due by the report's time (`required_by`), and
+  the period line says "截至" that time;
 - failed checklist items (不合格) in the month's finished rounds;
 - the canteen's A/B grade from config.
 
@@ -38,7 +40,7 @@ from hub.supervision import (
     counts,
     duty_records,
     month_window,
-    required_in_month,
+    required_by,
 )
 from storage.db.models import Event, EventKind
 from storage.db.models_supervision import InspectionItem, InspectionRound, ItemResult
@@ -152,7 +154,10 @@ class MonthlyReport:
     def period(self) -> str:
         """The month's first and last local day, as the report prints them."""
         last = self.window.end - timedelta(days=1)
-        return f"{self.window.start:%Y-%m-%d} 至 {last:%Y-%m-%d}（北京时间）"
+        span = f"{self.window.start:%Y-%m-%d} 至 {last:%Y-%m-%d}"
+        if self.generated_at < self.window.end:  # a month in progress: figures so far
+            span += f"，截至 {self.generated_at:%Y-%m-%d %H:%M}"
+        return f"{span}（北京时间）"
 
     @property
     def title(self) -> str:
@@ -187,7 +192,7 @@ async def monthly_report(
     await _count_failed_items(session, ids, window, by_school)
     records = await duty_records(session, ids, window, tz)
     for school in schools:
-        _count_duties(school, config, records, window, by_school[school.id])
+        _count_duties(school, config, records, window, now, by_school[school.id])
 
     cameras = {c.id: s.id for s in schools for c in s.cameras if c.enabled}
     figures = await camera_uptimes(
@@ -276,12 +281,13 @@ def _count_duties(
     config: HubConfig,
     records: Sequence[DutyRecord],
     window: Window,
+    now: datetime,
     figures: Figures,
 ) -> None:
     for rule in config.supervision.duties:
         if not rule.covers(school):
             continue
-        required = required_in_month(rule, window)
+        required = required_by(rule, window, now)
         done = min(required, sum(counts(rule, school.id, records, window).values()))
         if rule.duty is Duty.INSPECTION:
             figures.inspections_done += done

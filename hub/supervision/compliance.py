@@ -4,7 +4,8 @@ A period is a local day, week (Monday first) or calendar month in the district's
 A rule is on pace when its records so far reach `times` x the elapsed fraction of the
 period, rounded down: two rounds a week need one by Thursday noon, both by Sunday night.
 Behind pace is overdue. A month's requirement (the monthly report) is `times` per month,
-per day x the month's days, or per week x its days / 7, rounded.
+per day x the month's days, or per week x its days / 7, rounded; while the month is still
+running, only its part due by now counts, rounded down like the pace (`required_by`).
 """
 
 from __future__ import annotations
@@ -22,9 +23,11 @@ __all__ = [
     "DutyStatus",
     "Window",
     "counts",
+    "due_by",
     "lookback",
     "month_window",
     "period_window",
+    "required_by",
     "required_in_month",
     "statuses",
 ]
@@ -84,13 +87,32 @@ def lookback(now: datetime, tz: tzinfo) -> Window:
     return Window(last_month.start, tomorrow)
 
 
-def required_in_month(rule: DutyRule, month: Window) -> int:
+def due_by(times: float, elapsed: float) -> int:
+    """Records due once `elapsed` (0..1) of a period that needs `times` has passed: the pace."""
+    return math.floor(times * elapsed)
+
+
+def _per_month(rule: DutyRule, month: Window) -> float:
     days = (month.end.date() - month.start.date()).days
     if rule.per is DutyPeriod.DAY:
         return rule.times * days
     if rule.per is DutyPeriod.WEEK:
-        return math.floor(rule.times * days / 7 + 0.5)
+        return rule.times * days / 7
     return rule.times
+
+
+def required_in_month(rule: DutyRule, month: Window) -> int:
+    return math.floor(_per_month(rule, month) + 0.5)
+
+
+def required_by(rule: DutyRule, month: Window, now: datetime) -> int:
+    """What `month` requires of `rule` by `now`: all of it once the month is over, before that
+    the part due so far (a report run mid-month must not count days still ahead)."""
+    if now >= month.end:
+        return required_in_month(rule, month)
+    if now <= month.start:
+        return 0
+    return due_by(_per_month(rule, month), (now - month.start) / (month.end - month.start))
 
 
 def counts(
@@ -148,7 +170,7 @@ def statuses(
                     rule=rule,
                     window=window,
                     done=sum(done.values()),
-                    due_by_now=math.floor(rule.times * elapsed),
+                    due_by_now=due_by(rule.times, elapsed),
                     by_person=dict(done),
                     previous=previous,
                     previous_done=sum(counts(rule, school.id, records, previous).values()),
