@@ -31,6 +31,7 @@ from storage.db.models import Event
 from storage.db.models_accounts import User
 from storage.objectstore import build_object_store
 from tests.console_supervision import rounds_step
+from tests.console_supervisor_link import supervisor_step
 from tests.console_verdicts import verdicts_step
 from tests.media import make_h264_mp4
 from tests.webapp import PASSWORD, password_hash
@@ -272,6 +273,7 @@ async def test_console_scenario(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
                 await _other_pages(page, base)
                 await rounds_step(ctx)
                 await verdicts_step(ctx, event_id)
+                await supervisor_step(ctx)
             except Exception:
                 await _shot(page, "failure")
                 print("browser console:", *ctx.console, sep="\n  ")

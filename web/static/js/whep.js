@@ -1,6 +1,8 @@
 // LivePlayer: one <video> fed by the hub's WHEP endpoint (H.264 passthrough over WebRTC).
 // Players close their hub session when stopped, when the page goes away, and after the page
 // has been hidden for a while (the hub caps viewers per camera); they retry after failures.
+// A page not signed in as a user (the supervisor watch page) passes `auth`: extra request
+// headers (its link) and what to do when the hub refuses them (401) instead of the log-in.
 import { changeHeaders, toLogin } from "./api.js";
 
 const HIDDEN_PAUSE_MS = 60_000; // a background tab gives its viewer slots back after a minute
@@ -11,10 +13,10 @@ const GATHER_TIMEOUT_MS = 3_000; // the hub does not trickle: offer once candida
 const players = new Set();
 let iceServers = null;
 
-async function configuredIceServers() {
+async function configuredIceServers(headers) {
   if (iceServers === null) {
     try {
-      const reply = await fetch("/api/live/ice", { credentials: "same-origin" });
+      const reply = await fetch("/api/live/ice", { credentials: "same-origin", headers });
       iceServers = reply.ok ? (await reply.json()).ice_servers.map((urls) => ({ urls })) : [];
     } catch {
       iceServers = [];
@@ -37,11 +39,13 @@ function gathered(pc) {
 }
 
 export class LivePlayer {
-  constructor(video, cameraId, { stream = "sub", onStatus = () => {} } = {}) {
+  constructor(video, cameraId, { stream = "sub", onStatus = () => {}, auth = null } = {}) {
     this.video = video;
     this.cameraId = cameraId;
     this.stream = stream;
     this.onStatus = onStatus;
+    this.headers = auth?.headers ?? {};
+    this.onUnauthorized = auth?.onUnauthorized ?? toLogin;
     this.pc = null;
     this.location = null;
     this.timer = null;
@@ -60,10 +64,13 @@ export class LivePlayer {
     this._connect().catch(() => this._retry(RETRY_MS));
   }
 
-  stop() {
+  // release=false: leave the hub's session to the hub (it ends a link's views at expiry;
+  // a DELETE would only be refused).
+  stop({ release = true } = {}) {
     this.active = false;
     players.delete(this);
     clearTimeout(this.timer);
+    if (!release) this.location = null;
     this._teardown();
   }
 
@@ -76,7 +83,7 @@ export class LivePlayer {
 
   async _connect() {
     this.onStatus("live.connecting");
-    const pc = new RTCPeerConnection({ iceServers: await configuredIceServers() });
+    const pc = new RTCPeerConnection({ iceServers: await configuredIceServers(this.headers) });
     this.pc = pc;
     pc.addTransceiver("video", { direction: "recvonly" });
     pc.ontrack = (event) => {
@@ -94,11 +101,14 @@ export class LivePlayer {
     const reply = await fetch(url, {
       method: "POST",
       credentials: "same-origin",
-      headers: changeHeaders({ "Content-Type": "application/sdp" }),
+      headers: changeHeaders({ "Content-Type": "application/sdp", ...this.headers }),
       body: pc.localDescription.sdp,
     });
     if (pc !== this.pc) return; // stopped while the hub answered
-    if (reply.status === 401) return toLogin();
+    if (reply.status === 401) {
+      this._teardown();
+      return this.onUnauthorized();
+    }
     if (reply.status !== 201) {
       const body = await reply.json().catch(() => null);
       const full = body?.error?.code === "viewer_limit";
@@ -129,7 +139,7 @@ export class LivePlayer {
       method: "DELETE",
       keepalive: true,
       credentials: "same-origin",
-      headers: changeHeaders(),
+      headers: changeHeaders(this.headers),
     })
       .catch(() => {})
       .finally(() => pc?.close());

@@ -1,10 +1,10 @@
 // The live video wall: 1/4/9/16 tiles, paging, and an auto-rotating tour (轮巡).
 // Tiles take the cameras' sub-streams; the single-tile layout takes the main stream.
-import { $, clear, data, h } from "../dom.js";
+import { $, clear, h } from "../dom.js";
 import { cameraStates, loadDistrict } from "../district.js";
 import { applyI18n, t } from "../i18n.js";
+import { liveTile } from "../livetile.js";
 import { badge, initPage, notice } from "../shell.js";
-import { LivePlayer } from "../whep.js";
 
 const LAYOUTS = [1, 4, 9, 16];
 const INTERVALS_S = [10, 30, 60];
@@ -25,25 +25,10 @@ let intervalS = Number(params.get("interval") ?? INTERVALS_S[1]);
 const pages = () => Math.max(1, Math.ceil(cameras.length / layout));
 
 function tile(camera) {
-  const video = h("video", { muted: true, autoplay: true, playsInline: true });
-  const overlay = h("div", { class: "overlay" });
   const state = h("span", { class: "state" }, badge("unknown"));
-  const el = h(
-    "div",
-    { class: "tile", dataset: { camera: camera.id }, ondblclick: () => open(camera) },
-    video,
-    h("div", { class: "label" }, state, data(camera.school.name), data(camera.name)),
-    overlay,
-  );
-  const player = new LivePlayer(video, camera.id, {
-    stream: layout === 1 ? "main" : "sub",
-    onStatus: (key) => {
-      if (key) overlay.dataset.i18n = key;
-      else delete overlay.dataset.i18n;
-      overlay.textContent = key ? t(key) : "";
-    },
-  });
-  return { el, player, state, camera };
+  const stream = layout === 1 ? "main" : "sub";
+  const labels = [camera.school.name, camera.name];
+  return { ...liveTile(camera, { stream, labels, lead: state, onOpen: () => open(camera) }), state };
 }
 
 function open(camera) {

@@ -3,6 +3,7 @@ import { api, ApiError } from "../api.js";
 import { $, clear, data, h } from "../dom.js";
 import { applyI18n, t } from "../i18n.js";
 import { initPage, label, notice } from "../shell.js";
+import { supervisorLinks } from "../supervisorlinks.js";
 import { fmtTime } from "../time.js";
 
 const ROLES = ["district_admin", "district_staff", "town_staff", "school_principal", "canteen_manager"];
@@ -83,3 +84,4 @@ window.addEventListener("langchange", () => {
   render();
 });
 await load();
+await supervisorLinks($("#links"));
