@@ -79,8 +79,11 @@ async def _link(auth: Auth, secret: str) -> LinkPrincipal:
     return found
 
 
-def _is_link(bearer: HTTPAuthorizationCredentials | None) -> bool:
-    return bearer is not None and bearer.credentials.startswith(LINK_PREFIX)
+def _link_secret(bearer: HTTPAuthorizationCredentials | None) -> str | None:
+    """The bearer credential if it is a supervisor link's (not an API token's)."""
+    if bearer is None or not bearer.credentials.startswith(LINK_PREFIX):
+        return None
+    return bearer.credentials
 
 
 async def current_user(
@@ -91,8 +94,8 @@ async def current_user(
 ) -> AuthUser:
     """The caller; 401 without valid credentials, 403 for a session change without CSRF, and
     403 for a special supervisor link, which may only watch live views."""
-    if bearer is not None and _is_link(bearer):
-        await _link(auth, bearer.credentials)
+    if (secret := _link_secret(bearer)) is not None:
+        await _link(auth, secret)
         raise ApiError(
             403,
             "supervisor_link",
@@ -138,8 +141,8 @@ async def live_watcher(
     session_token: Annotated[str | None, Depends(_cookie)],
 ) -> Watcher:
     """For live-view routes only: a user (as `current_user` checks them) or a valid link."""
-    if bearer is not None and _is_link(bearer):
-        link = await _link(auth, bearer.credentials)
+    if (secret := _link_secret(bearer)) is not None:
+        link = await _link(auth, secret)
         return Watcher(owner=link_owner(link.id), actor=link.actor, scope=link.scope, link=link)
     user = await current_user(request, auth, bearer, session_token)
     return Watcher(owner=user.id, actor=user.username, scope=user.scope)
@@ -157,9 +160,9 @@ async def supervisor_link(
     any other kind of caller."""
     if bearer is None and not session_token:
         raise _unauthorized("open the supervisor link again", "请重新打开监督链接")
-    if not _is_link(bearer):
+    if (secret := _link_secret(bearer)) is None:
         raise ApiError(403, "forbidden", "only for supervisor links", zh="仅限特别监督员链接")
-    return await _link(auth, bearer.credentials)
+    return await _link(auth, secret)
 
 
 SupervisorLinkDep = Annotated[LinkPrincipal, Depends(supervisor_link)]
