@@ -325,3 +325,24 @@ async def test_a_connected_viewer_is_cut_when_its_link_expires(live: Live) -> No
         assert viewer.frames <= frames + 2  # nothing more arrives (a frame may be in flight)
     finally:
         await viewer.close()
+
+
+async def test_a_revocation_during_an_offer_leaves_no_viewer(
+    live: Live, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Revoked after the offer's link check, before its viewer exists: the route closes it."""
+    link_id, link, viewer = await _playing(live, within=60, days=1)
+    await viewer.close(live.web.client, link)
+    real_open = live.web.live.open
+
+    async def revoke_then_open(*args: Any, **kwargs: Any) -> Any:
+        r = await live.web.client.delete(f"/api/supervisor-links/{link_id}", headers=live.admin)
+        assert r.status_code == 204
+        return await real_open(*args, **kwargs)
+
+    monkeypatch.setattr(live.web.live, "open", revoke_then_open)
+    late, status = await _watch(live, "cam-a", link)
+    assert status == 401
+    await eventually(lambda: live.web.live.count() == 0, within=5, what="no viewer left")
+    assert live.web.live.closed["revoked"] == 1
+    await late.close()

@@ -19,7 +19,13 @@ from typing import Annotated, Final
 from fastapi import Depends, Request
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
-from web.auth.links import LINK_PREFIX, LinkPrincipal, authenticate_link, link_owner
+from web.auth.links import (
+    LINK_PREFIX,
+    LinkPrincipal,
+    LinkRefusal,
+    authenticate_link,
+    link_owner,
+)
 from web.auth.roles import ADMIN_ROLES, Role, Scope
 from web.auth.service import Auth, AuthUser
 from web.errors import ApiError
@@ -36,6 +42,7 @@ __all__ = [
     "Watcher",
     "current_user",
     "get_auth",
+    "link_refused",
     "live_watcher",
     "require_role",
     "supervisor_link",
@@ -64,18 +71,23 @@ def _unauthorized(message: str, zh: str) -> ApiError:
 
 
 _LINK_REFUSED: Final = {
-    "link_invalid": ("unknown supervisor link", "链接无效"),
-    "link_expired": ("this supervisor link has expired", "链接已过期"),
-    "link_revoked": ("this supervisor link has been revoked", "链接已被撤销"),
+    LinkRefusal.INVALID: ("unknown supervisor link", "链接无效"),
+    LinkRefusal.EXPIRED: ("this supervisor link has expired", "链接已过期"),
+    LinkRefusal.REVOKED: ("this supervisor link has been revoked", "链接已被撤销"),
 }
+
+
+def link_refused(why: LinkRefusal) -> ApiError:
+    """The 401 for a link that no longer works; its code tells the watch page why."""
+    message, zh = _LINK_REFUSED[why]
+    return ApiError(401, why.value, message, zh=zh, headers={"WWW-Authenticate": "Bearer"})
 
 
 async def _link(auth: Auth, secret: str) -> LinkPrincipal:
     """The link's holder; 401 with why (invalid, expired, revoked) otherwise."""
     found = await authenticate_link(auth.db, secret, auth.now())
     if not isinstance(found, LinkPrincipal):
-        message, zh = _LINK_REFUSED[found.value]
-        raise ApiError(401, found.value, message, zh=zh, headers={"WWW-Authenticate": "Bearer"})
+        raise link_refused(found)
     return found
 
 

@@ -27,6 +27,7 @@ __all__ = [
     "LinkPrincipal",
     "LinkRefusal",
     "authenticate_link",
+    "is_revoked",
     "issue_link",
     "link_owner",
     "link_state",
@@ -122,3 +123,10 @@ async def authenticate_link(
         if row.last_used_at is None or now - row.last_used_at >= _TOUCH_EVERY:
             row.last_used_at = now
         return LinkPrincipal(row.id, row.name, row.school_id, row.expires_at)
+
+
+async def is_revoked(db: Database, link_id: str) -> bool:
+    """Whether the link was revoked (e.g. while one of its offers was being answered)."""
+    async with db.session() as s:
+        row = await s.get(SupervisorLink, link_id)
+        return row is None or row.revoked_at is not None

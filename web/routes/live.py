@@ -18,6 +18,8 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel
 
 from web.auth import CurrentUser, LiveWatcher, WatchableCameraId, audit, visible_camera_ids
+from web.auth.deps import link_refused
+from web.auth.links import LinkRefusal, is_revoked
 from web.deps import HubDep
 from web.errors import ERROR_RESPONSES, ApiError
 from web.live import (
@@ -106,6 +108,11 @@ async def open_live(
         viewer = await live.open(camera_id, stream, offer, owner=watcher.owner, max_age_s=max_age_s)
     except LiveError as exc:
         raise _api_error(exc) from None
+    if link is not None and await is_revoked(hub.db, link.id):
+        # Revoked after this request's check and before its viewer existed, so the revocation
+        # did not see the viewer to close it: close it here.
+        await live.close(viewer.id, reason="revoked")
+        raise link_refused(LinkRefusal.REVOKED)
     detail = {"stream": viewer.stream, "session": viewer.id}
     if link is not None:
         detail |= {"link": link.id, "name": link.name}
