@@ -215,8 +215,9 @@ def test_public_api_is_pinned() -> None:
             "CHANNEL_TYPES", "AckError", "AckResult", "AckSigner", "AlertError", "AlertPolicy",
             "AlertService", "Channel", "ChannelConfigError", "ChannelHealth", "ChannelState",
             "Clock", "ConsoleBus", "DeliveryError", "EventLine", "FatalDeliveryError",
-            "InvalidAckToken", "Outgoing", "RecipientRef", "RetriableDeliveryError",
-            "Subscription", "UnknownEvent", "acknowledge", "raise_event", "utc_now",
+            "InvalidAckToken", "Notice", "Outgoing", "RecipientRef", "RetriableDeliveryError",
+            "Subscription", "UnknownEvent", "acknowledge", "enqueue_notice", "notice_targets",
+            "raise_event", "utc_now",
         ]
     )  # fmt: skip
     assert set(hub.alerts.CHANNEL_TYPES) == {

@@ -2,10 +2,12 @@
 
     hub.alerts.raise_event(session, event)   # record an event and its alerts, one transaction
     hub.alerts.acknowledge(event_id, by=..., via="api", comment=...)
+    hub.alerts.enqueue_notice(session, target, notice, ...)  # no event: e.g. a duty reminder
 
-Layout: routing/schedule/grouping (pure decisions), outbox (transactional writes), worker
-(delivery per channel with backoff), escalation, ack (signed links), channels/ (adapters),
-render (message text), service (composition). Errors: see errors.py.
+Layout: routing/schedule/grouping (pure decisions), outbox (transactional writes), notices
+(event-less messages; why, see there), worker (delivery per channel with backoff),
+escalation, ack (signed links), channels/ (adapters), render (message text), service
+(composition). Errors: see errors.py.
 """
 
 from .ack import AckResult, AckSigner, acknowledge
@@ -22,6 +24,7 @@ from .errors import (
 )
 from .health import ChannelHealth, ChannelState
 from .model import Clock, EventLine, Outgoing, RecipientRef, utc_now
+from .notices import Notice, enqueue_notice, notice_targets
 from .outbox import raise_event
 from .routing import AlertPolicy
 from .service import AlertService
@@ -44,12 +47,15 @@ __all__ = [
     "EventLine",
     "FatalDeliveryError",
     "InvalidAckToken",
+    "Notice",
     "Outgoing",
     "RecipientRef",
     "RetriableDeliveryError",
     "Subscription",
     "UnknownEvent",
     "acknowledge",
+    "enqueue_notice",
+    "notice_targets",
     "raise_event",
     "utc_now",
 ]

@@ -8,13 +8,13 @@ clock instead of waiting minutes. Each step writes the messages for the new leve
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from typing import Final
 
 from sqlalchemy import select
 
+from hub.tasks import cancel_and_wait
 from storage.db.database import Database
 from storage.db.models import Event
 from storage.db.models_alerts import AlertState, Level
@@ -52,10 +52,7 @@ class Escalator:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(task)
 
     async def _loop(self) -> None:
         every = self._policy.alerts.escalation.check_every_s

@@ -69,7 +69,11 @@ class EventLine:
 
 @dataclass(frozen=True, slots=True)
 class Outgoing:
-    """A rendered message for one target; `key` is the idempotency key receivers dedupe on."""
+    """A rendered message for one target; `key` is the idempotency key receivers dedupe on.
+
+    An event alert lists its events; a notice (a duty reminder) has none and says what it is
+    in `notice`, e.g. "duty_reminder".
+    """
 
     key: str
     channel: str
@@ -84,6 +88,7 @@ class Outgoing:
     created_at: datetime
     snapshot: bytes | None = field(default=None, repr=False)
     snapshot_name: str | None = None
+    notice: str | None = None
 
     @property
     def first(self) -> EventLine:
@@ -91,7 +96,7 @@ class Outgoing:
 
     def as_json(self) -> dict[str, Any]:
         """The payload of the webhook, MQTT and console channels."""
-        return {
+        payload: dict[str, Any] = {
             "id": self.key,
             "level": self.level,
             "school_id": self.school_id,
@@ -101,3 +106,6 @@ class Outgoing:
             "created_at": self.created_at.isoformat(),
             "events": [e.as_json() for e in self.events],
         }
+        if self.notice is not None:
+            payload["notice"] = self.notice
+        return payload

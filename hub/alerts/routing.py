@@ -130,16 +130,21 @@ class AlertPolicy:
             return []
         merged: dict[tuple[str, str], list[Recipient]] = {}
         for person in self.recipients(facts, level):
-            for name in person.channels:
-                channel = self._channels[name]
-                if not channel.enabled:
-                    continue
-                address = (person.email or "") if isinstance(channel, SmtpChannel) else ""
-                merged.setdefault((name, address), []).append(person)
+            for destination in self.destinations(person):
+                merged.setdefault(destination, []).append(person)
         for channel in self.alerts.channels:
             if isinstance(channel, ConsoleChannel) and channel.enabled:
                 merged.setdefault((channel.name, ""), [])
         return [Target(c, a, tuple(people)) for (c, a), people in merged.items()]
+
+    def destinations(self, person: Recipient) -> list[tuple[str, str]]:
+        """The (channel, address) pairs a person is reached at: enabled channels only."""
+        out = []
+        for name in person.channels:
+            channel = self._channels[name]
+            if channel.enabled:
+                out.append((name, (person.email or "") if isinstance(channel, SmtpChannel) else ""))
+        return out
 
     def allowed_at(self, target: Target, now: datetime, *, urgent: bool) -> datetime:
         """A shared destination may be notified as soon as any of its people may be."""

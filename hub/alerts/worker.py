@@ -4,7 +4,8 @@ Per channel, messages go out oldest first; a retriable failure stops that channe
 (so a school's alerts stay in order) and waits with capped exponential backoff and jitter;
 other channels carry on in their own tasks. Each message is claimed (attempts + 1, committed)
 before it is rendered and sent and marked sent right after, so a crash repeats at most the
-one message in flight, with the same idempotency key.
+one message in flight, with the same idempotency key. Notices (notices.py) have no events
+and go through the same queue.
 """
 
 from __future__ import annotations
@@ -24,12 +25,18 @@ from hub.config.alerts import DeliveryConfig
 from hub.ingest.backoff import Backoff
 from storage.db.database import Database
 from storage.db.models import Event
-from storage.db.models_alerts import AlertMessage, AlertMessageEvent, MessageStatus
+from storage.db.models_alerts import (
+    AlertMessage,
+    AlertMessageEvent,
+    MessageKind,
+    MessageStatus,
+)
 
 from .channels import Channel
 from .errors import DeliveryError
 from .health import ChannelHealth
 from .model import Clock, Outgoing, RecipientRef
+from .notices import notice_outgoing
 from .render import Renderer
 from .routing import AlertPolicy
 
@@ -156,10 +163,14 @@ class DeliveryWorker:
             for message_id, event in rows.all():
                 events.setdefault(message_id, []).append(event)
         return [
-            (msg.id, self._render(msg, events[msg.id], now)) for msg in messages if msg.id in events
+            (msg.id, self._render(msg, events.get(msg.id, []), now))
+            for msg in messages
+            if msg.id in events or msg.kind == MessageKind.NOTICE
         ]
 
     def _render(self, msg: AlertMessage, events: list[Event], now: datetime) -> Outgoing:
+        if msg.kind == MessageKind.NOTICE:  # no event: its text was rendered when queued
+            return notice_outgoing(msg, self._recipients(msg.recipients))
         return self._renderer.render(
             key=msg.key,
             channel=msg.channel,
@@ -183,7 +194,7 @@ class DeliveryWorker:
         return tuple(refs)
 
     async def _with_snapshot(self, channel: Channel, message: Outgoing) -> Outgoing:
-        key = message.first.snapshot_key
+        key = message.first.snapshot_key if message.events else None
         if not channel.wants_snapshot or key is None or self._snapshots is None:
             return message
         try:

@@ -2,6 +2,7 @@
 
 - alert_messages: the outbox. One message to one target (a channel, plus an address for
   e-mail); written in the transaction that records the event, sent by the delivery worker.
+  A notice (kind "notice", e.g. a duty reminder) has no event: its text is in `body`.
 - alert_message_events: the events a message lists (several when grouped).
 - alert_states: per event, the level reached and when it escalates next (None: never).
 - alert_steps: the audit trail: notified, escalated, acknowledged, with time and person.
@@ -22,6 +23,11 @@ class MessageStatus(StrEnum):
     PENDING = "pending"  # waiting for its due time or a retry
     SENT = "sent"  # the receiver accepted it
     FAILED = "failed"  # the receiver refused it for good (bad address, bad request)
+
+
+class MessageKind(StrEnum):
+    EVENT = "event"  # lists events (alert_message_events); may escalate through them
+    NOTICE = "notice"  # no event: rendered once into `body`, never escalates
 
 
 class Level(StrEnum):
@@ -56,6 +62,10 @@ class AlertMessage(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_error: Mapped[str | None] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(
+        String(16), default=MessageKind.EVENT, server_default=MessageKind.EVENT.value
+    )
+    body: Mapped[str | None] = mapped_column(Text)  # a notice's JSON: type, title, text, markdown
 
 
 class AlertMessageEvent(Base):

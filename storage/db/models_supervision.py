@@ -8,6 +8,8 @@
   snapshots/<school>/ like event snapshots, so it is scoped and retained the same way.
 - inspection_round_events: the violation events a round links to what it found.
 - accompany_meals: one 陪餐 record: who ate which meal at which school, and how it was.
+- duty_reminders: one reminder queued for one person, school, duty rule and period; the
+  unique key is what makes the daily reminder job send each reminder once (hub/supervision).
 """
 
 from __future__ import annotations
@@ -98,3 +100,20 @@ class AccompanyMeal(Base):
     satisfaction: Mapped[int] = mapped_column(Integer)  # 学生满意度 1 .. 5
     note: Mapped[str | None] = mapped_column(Text)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class DutyReminder(Base):
+    __tablename__ = "duty_reminders"
+    __table_args__ = (
+        UniqueConstraint(
+            "recipient_id", "school_id", "rule_id", "period_start", name="uq_duty_reminders_once"
+        ),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    recipient_id: Mapped[str] = mapped_column(String(64))  # alerts.recipients[].id
+    school_id: Mapped[str] = mapped_column(ForeignKey("schools.id"))
+    rule_id: Mapped[str] = mapped_column(String(64))  # supervision.duties[].id
+    period_start: Mapped[datetime] = mapped_column(UTCDateTime())  # the period it reminds of
+    done: Mapped[int] = mapped_column(Integer)  # records when it was queued
+    required: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -1,7 +1,8 @@
 """MQTT (aiomqtt): the message's JSON to {topic_prefix}/{school_id}/{type}, QoS 1 by default.
 
 One connection per channel, opened on the first send and reopened after a failure. A grouped
-message with several types goes to .../{school_id}/grouped. The payload's `id` is the
+message with several types goes to .../{school_id}/grouped, a notice to .../{notice}
+(e.g. duty_reminder). The payload's `id` is the
 idempotency key; QoS 1 may deliver twice by design, so subscribers dedupe on it.
 """
 
@@ -27,7 +28,7 @@ _TOPIC_PART = re.compile(r"[^A-Za-z0-9_.-]")  # no wildcards or separators from 
 
 def topic_for(prefix: str, message: Outgoing) -> str:
     types = {e.type for e in message.events}
-    kind = types.pop() if len(types) == 1 else "grouped"
+    kind = message.notice or (types.pop() if len(types) == 1 else "grouped")
     school = message.school_id or "district"
     return "/".join([prefix.rstrip("/"), _TOPIC_PART.sub("_", school), _TOPIC_PART.sub("_", kind)])
 
