@@ -28,7 +28,7 @@ from hub.maintenance import MaintenanceJob, retention_policy
 from hub.recording.recorder import SegmentRecorder
 from hub.shown_frames import ShownFrames
 from hub.status import StatusWriter
-from hub.supervision import LatestFrames
+from hub.supervision import DutyReminders, LatestFrames
 from storage.archive import SegmentArchive
 from storage.db import models
 from storage.db import repository as repo
@@ -108,6 +108,14 @@ class Hub:
             [school.id for school in config.schools],
             expire_exports=self.exporter.expire,
         )
+        # The day before a weekly or monthly duty falls due, whoever still owes it is told.
+        self.reminders = DutyReminders(
+            config,
+            self.db,
+            policy=self.alerts.policy,
+            clock=self.alerts.clock,
+            on_enqueued=self.alerts.wake,
+        )
         self.cameras: dict[str, CameraEntry] = {}
         # Detection (hub/detection): the shared inference engine, each camera's rules, and
         # violation events with snapshot and clip. Runs only with `detector.enabled`.
@@ -150,6 +158,7 @@ class Hub:
         await self.archive.start()  # recovers the spool before any recorder writes to it
         self.status_writer.start()
         self.maintenance.start()
+        self.reminders.start()
         ingest = self.config.ingest
         timings = IngestTimings(
             open_timeout_s=ingest.open_timeout_s, transport=str(ingest.rtsp_transport)
@@ -203,6 +212,7 @@ class Hub:
             self.health.stop,
             self._stop_ingest,
             self.maintenance.stop,
+            self.reminders.stop,
             self.archive.stop,
             self.status_writer.stop,
             self.alerts.stop,
