@@ -29,6 +29,7 @@ from web.routes import (
     reports,
     supervision,
     supervisor_links,
+    suppression,
     tokens,
     tree,
     users,
@@ -74,6 +75,7 @@ def create_app(config: HubConfig) -> FastAPI:
         supervisor_links,
         watch,
         frames,
+        suppression,
     )
     for module in routers:
         app.include_router(module.router)

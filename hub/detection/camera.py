@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Final, Protocol
@@ -24,6 +24,7 @@ import numpy.typing as npt
 
 from detectors.detection import Detection
 from detectors.runtime import DetectorError, EngineNotRunning, MotionGate, MotionResult, Region
+from hub.config.detection import Zone
 from hub.sampling import FrameMailbox, SampledFrame
 
 from .events import CameraRef, ViolationEvents
@@ -147,6 +148,10 @@ class CameraDetector:
     def overflowed(self) -> int:
         """Frames the full mailbox pushed out before this loop could read them."""
         return self._mailbox.dropped
+
+    def suppress(self, zones: Iterable[Zone]) -> None:
+        """Apply accepted suppression zones from the next sample on."""
+        self._judge.suppress(zones)
 
     def start(self) -> None:
         if self._task is not None:

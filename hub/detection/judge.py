@@ -60,6 +60,11 @@ class CameraJudge:
         )
         return self.rules.apply(at, observations, [t.id for t in gone])
 
+    def suppress(self, zones: Iterable[Zone]) -> None:
+        """Accepted suppression zones (hub.detection.suppression), on top of the config's;
+        replaces the earlier ones."""
+        self._zones = ZoneFilter((*self.settings.zones, *zones))
+
     def picture_changed(self) -> None:
         """New picture geometry: no box compares with an old one (events keep their cooldown)."""
         self.rules.forget_tracks(t.id for t in self.tracker.tracks)

@@ -22,12 +22,15 @@ from pathlib import Path
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
+
 from detectors.runtime import DetectorError, InferenceEngine, MotionGate
 from hub.config import Camera, HubConfig
-from hub.config.detection import ViolationType
+from hub.config.detection import ViolationType, Zone
 from hub.ingest.fanout import PacketFanout
 from hub.sampling import FrameSampler
 from storage.db.database import Database
+from storage.db.models_suppression import SuppressionZone
 from storage.objectstore import ObjectStore
 
 from .camera import CameraDetector
@@ -36,6 +39,7 @@ from .hours import HygieneHours
 from .judge import CameraJudge, JudgeSettings
 from .media import EventMedia
 from .ring import PacketRing
+from .suppression import as_zone
 
 __all__ = ["DetectionService", "DetectionState"]
 
@@ -76,6 +80,7 @@ class DetectionService:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.config = config
+        self._db = db
         self._det = config.detection
         self._clock = clock
         self._tz = ZoneInfo(config.district.timezone)
@@ -125,6 +130,7 @@ class DetectionService:
             self.cameras[watch.camera.id] = detector
             watch.sampler.start()  # idempotent: health may have started it already
             detector.start()
+        await self.load_suppressions()
         self.state = DetectionState.RUNNING
         log.info("detection running on %d cameras", len(self.cameras))
 
@@ -135,6 +141,23 @@ class DetectionService:
         await self.engine.stop()
         await self.events.stop()
         self.state = DetectionState.STOPPED
+
+    async def load_suppressions(self, camera_id: str | None = None) -> None:
+        """Apply the accepted suppression zones from the database (all cameras, or one after a
+        decision), so they hold across restarts and take effect at once."""
+        query = select(SuppressionZone).where(SuppressionZone.accepted.is_(True))
+        if camera_id is not None:
+            query = query.where(SuppressionZone.camera_id == camera_id)
+        async with self._db.session() as s:
+            rows = list(await s.scalars(query))
+        zones: dict[str, list[Zone]] = {c: [] for c in ([camera_id] if camera_id else self.cameras)}
+        for row in rows:
+            zones.setdefault(row.camera_id, []).append(
+                as_zone(ViolationType(row.type), (row.x1, row.y1, row.x2, row.y2))
+            )
+        for camera, found in zones.items():
+            if camera in self.cameras:
+                self.cameras[camera].suppress(found)
 
     def _camera(self, watch: _Watch) -> CameraDetector:
         cfg, det, camera = self.config.detector, self._det, watch.camera

@@ -228,5 +228,6 @@ from storage.db import (  # noqa: E402, F401
     models_health,
     models_links,
     models_supervision,
+    models_suppression,
     models_verdicts,
 )
