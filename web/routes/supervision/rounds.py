@@ -1,5 +1,4 @@
-"""Supervision duties: inspection rounds (巡查) with evidence snapshots, accompany-meal
-records (陪餐) and the compliance view, all within the caller's scope.
+"""Inspection rounds (巡查) with their evidence snapshots, within the caller's scope.
 
 A round is started on a school, its checklist items are marked pass/fail, snapshots are
 taken from the school's live cameras and violation events linked; finishing it needs every
@@ -8,22 +7,21 @@ item. Only the person who started a round records on it, and a finished round is
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, Final
+from typing import Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.config import Duty, DutyPeriod, DutyRole, HubConfig
+from hub.config import HubConfig
 from hub.runtime import Hub
-from hub.supervision import duty_records, lookback, put_jpeg, statuses
+from hub.supervision import put_jpeg
 from storage.db.models import Event
 from storage.db.models_supervision import (
-    AccompanyMeal,
     InspectionEvidence,
     InspectionItem,
     InspectionRound,
@@ -34,30 +32,18 @@ from storage.db.models_supervision import (
 )
 from storage.keys import evidence_key
 from storage.objectstore import ObjectStoreError
-from web.auth import (
-    AuthUser,
-    CurrentUser,
-    Role,
-    audit,
-    ensure_school_visible,
-    not_found,
-    require_role,
-    scope_clause,
-    visible_school_ids,
-)
+from web.auth import AuthUser, CurrentUser, audit, ensure_school_visible, not_found, scope_clause
 from web.auth.store import new_id
 from web.deps import HubDep
 from web.errors import ERROR_RESPONSES, ApiError, store_unavailable
 from web.pagination import DEFAULT_LIMIT, Limit
 from web.params import ID_PATTERN, RandomId, SlugFilter
 
-router = APIRouter(prefix="/api/supervision", tags=["supervision"], responses=ERROR_RESPONSES)
+from ._params import SLUG, TEXT, Note, Supervisor
 
-_SLUG: Final = r"^[a-z0-9][a-z0-9_-]{0,62}$"
-_TEXT: Final = r"^[^\x00]*$"  # PostgreSQL refuses NUL in text
-# The roles that carry duties (config supervision.duties) record rounds and meals.
-Supervisor = Annotated[AuthUser, Depends(require_role(*(Role(r.value) for r in DutyRole)))]
-Note = Annotated[str | None, Field(default=None, max_length=2000, pattern=_TEXT)]
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/supervision", tags=["supervision"], responses=ERROR_RESPONSES)
 
 
 class ChecklistView(BaseModel):
@@ -66,20 +52,20 @@ class ChecklistView(BaseModel):
 
 
 class StartRound(BaseModel):
-    school_id: str = Field(pattern=_SLUG)
+    school_id: str = Field(pattern=SLUG)
     mode: RoundMode = Field(description="remote (through the cameras) or on_site")
     note: Note = None
 
 
 class ItemBody(BaseModel):
-    item: str = Field(max_length=200, pattern=_TEXT, description="a configured checklist item")
+    item: str = Field(max_length=200, pattern=TEXT, description="a configured checklist item")
     result: ItemResult = Field(description="pass (合格) or fail (不合格)")
     note: Note = None
 
 
 class SnapshotBody(BaseModel):
-    camera_id: str = Field(pattern=_SLUG, description="a camera of the round's school")
-    item: str | None = Field(default=None, max_length=200, pattern=_TEXT)
+    camera_id: str = Field(pattern=SLUG, description="a camera of the round's school")
+    item: str | None = Field(default=None, max_length=200, pattern=TEXT)
 
 
 class LinkEvent(BaseModel):
@@ -116,48 +102,6 @@ class RoundView(BaseModel):
     missing: list[str] = Field(description="checklist items not yet marked")
     evidence: list[EvidenceView]
     event_ids: list[str]
-
-
-class MealBody(BaseModel):
-    school_id: str = Field(pattern=_SLUG)
-    meal_date: date = Field(description="the district's local date")
-    meal: Meal
-    quality: int = Field(ge=1, le=5, description="伙食质量, 1 (poor) to 5 (very good)")
-    satisfaction: int = Field(ge=1, le=5, description="学生满意度, 1 to 5")
-    note: Note = None
-
-
-class MealView(BaseModel):
-    id: str
-    school_id: str
-    town_id: str | None
-    meal_date: date
-    meal: Meal
-    person: str
-    person_role: str
-    quality: int
-    satisfaction: int
-    note: str | None
-    recorded_at: datetime
-
-
-class DutyView(BaseModel):
-    school_id: str
-    school_name: str
-    rule_id: str
-    rule_name: str
-    duty: Duty
-    roles: list[DutyRole]
-    per: DutyPeriod
-    required: int = Field(description="records needed in the period")
-    done: int
-    due_by_now: int = Field(description="records needed by now to be on pace")
-    overdue: bool = Field(description="behind pace in this period")
-    period_start: datetime
-    period_end: datetime
-    by_person: dict[str, int] = Field(description="user name -> records this period")
-    previous_done: int
-    previous_met: bool = Field(description="whether the previous period had all it needed")
 
 
 def _school_name(config: HubConfig, school_id: str) -> str | None:
@@ -431,110 +375,3 @@ async def finish_round(round_id: RandomId, user: Supervisor, hub: HubDep) -> Rou
         audit(s, at=now, actor=user.username, action="round_finish",
               detail={"round": row.id, "school": row.school_id})  # fmt: skip
         return view.model_copy(update={"finished_at": now})
-
-
-def _meal_view(row: AccompanyMeal) -> MealView:
-    return MealView(
-        id=row.id,
-        school_id=row.school_id,
-        town_id=row.town_id,
-        meal_date=row.meal_date,
-        meal=Meal(row.meal),
-        person=row.person,
-        person_role=row.person_role,
-        quality=row.quality,
-        satisfaction=row.satisfaction,
-        note=row.note,
-        recorded_at=row.recorded_at,
-    )
-
-
-@router.post("/meals", status_code=201)
-async def record_meal(body: MealBody, user: Supervisor, hub: HubDep) -> MealView:
-    """Record an accompanied meal (陪餐) at a school in the caller's scope."""
-    ensure_school_visible(user, body.school_id, hub.config)
-    school = hub.config.school(body.school_id)
-    now = datetime.now(UTC)
-    if body.meal_date > now.astimezone(hub.tz).date():
-        raise ApiError(422, "future_date", "the meal is in the future", zh="陪餐日期不能晚于今天")
-    row = AccompanyMeal(
-        id=new_id(),
-        school_id=school.id,
-        town_id=school.town,
-        meal_date=body.meal_date,
-        meal=body.meal.value,
-        person=user.username,
-        person_role=user.role.value,
-        quality=body.quality,
-        satisfaction=body.satisfaction,
-        note=body.note,
-        recorded_at=now,
-    )
-    async with hub.db.session() as s:
-        s.add(row)
-        audit(s, at=now, actor=user.username, action="meal_record",
-              detail={"meal": row.id, "school": school.id})  # fmt: skip
-    return _meal_view(row)
-
-
-@router.get("/meals")
-async def list_meals(
-    user: CurrentUser,
-    hub: HubDep,
-    school: SlugFilter = None,
-    since: Annotated[date | None, Query(description="on or after this date")] = None,
-    until: Annotated[date | None, Query(description="on or before this date")] = None,
-    limit: Limit = DEFAULT_LIMIT,
-) -> list[MealView]:
-    """Accompany-meal records in the caller's scope, newest first."""
-    query = select(AccompanyMeal).where(
-        scope_clause(user, school_column=AccompanyMeal.school_id, town_column=AccompanyMeal.town_id)
-    )
-    if school is not None:
-        query = query.where(AccompanyMeal.school_id == school)
-    if since is not None:
-        query = query.where(AccompanyMeal.meal_date >= since)
-    if until is not None:
-        query = query.where(AccompanyMeal.meal_date <= until)
-    query = query.order_by(AccompanyMeal.meal_date.desc(), AccompanyMeal.recorded_at.desc())
-    async with hub.db.session() as s:
-        return [_meal_view(row) for row in await s.scalars(query.limit(limit))]
-
-
-@router.get("/compliance")
-async def get_compliance(
-    user: CurrentUser, hub: HubDep, school: SlugFilter = None, town: SlugFilter = None
-) -> list[DutyView]:
-    """Each duty at each school in scope: done vs required in its current day, week or
-    month (district time), behind pace flagged as overdue."""
-    visible = visible_school_ids(user, hub.config)
-    schools = [
-        s
-        for s in hub.config.schools
-        if s.id in visible and school in (None, s.id) and town in (None, s.town)
-    ]
-    rules = hub.config.supervision.duties
-    now = datetime.now(UTC)
-    async with hub.db.session() as s:
-        records = await duty_records(s, [x.id for x in schools], lookback(now, hub.tz), hub.tz)
-    return [
-        DutyView(
-            school_id=st.school.id,
-            school_name=st.school.name,
-            rule_id=st.rule.id,
-            rule_name=st.rule.name,
-            duty=st.rule.duty,
-            roles=list(st.rule.roles),
-            per=st.rule.per,
-            required=st.rule.times,
-            done=st.done,
-            due_by_now=st.due_by_now,
-            overdue=st.overdue,
-            period_start=st.window.start,
-            period_end=st.window.end,
-            by_person=st.by_person,
-            previous_done=st.previous_done,
-            previous_met=st.previous_met,
-        )
-        for st in statuses(schools, rules, records, now, hub.tz)
-    ]
