@@ -6,6 +6,7 @@ not an event): the channel workers deliver it exactly once, and nothing escalate
 per local day, from SEND_FROM (and at start when that is past), the job reads the duty
 records, takes from compliance what falls due tomorrow and is not done (due.py), and queues
 for each destination (a WeCom group, an e-mail address) one message listing its duties.
+A hub started late in the evening still reminds; recipients' quiet hours hold it till morning.
 
 Every reminded (person, school, rule, period) is a duty_reminders row written in the same
 transaction as the messages. Its unique key is what keeps a second run the same day, a
