@@ -15,6 +15,8 @@ from playwright.async_api import Page
 
 # console_scenario imports this module for its step: bound here half-loaded, used once loaded.
 import tests.console_scenario as scenario
+from storage.db.database import Database
+from tests.webapp import seed_false_alarms
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 RAT_CLASS = 7  # detectors/scenes/labels.py CLASS_NAMES
@@ -30,6 +32,7 @@ async def verdicts_step(ctx: scenario.Console, event_id: str) -> None:
         await _miss_on_recorded_frame(page, ctx.base, at)
         await scenario._shot(page, "16-miss-marked")
         await _export_holds_both(ctx, at)
+        await _accept_suppression_zone(ctx, page)
     except Exception:
         await scenario._shot(page, "failure-verdicts")
         raise
@@ -123,3 +126,25 @@ async def _export_holds_both(ctx: scenario.Console, at: datetime) -> None:
 
 def _label(out: Path, image: str) -> str:
     return (out / image.replace("images/", "labels/", 1)).with_suffix(".txt").read_text()
+
+
+async def _accept_suppression_zone(ctx: scenario.Console, page: Page) -> None:
+    """Three false rats at cam-0's drain: the event desk proposes a zone; accepting applies it."""
+    db = Database(ctx.config.database.url)
+    await db.start()
+    try:
+        await seed_false_alarms(db, "cam-0", "dc-xx", "dongcheng", 3)
+    finally:
+        await db.stop()
+    await page.goto(ctx.base + "/events.html")
+    row = page.locator("#zones-table tr[data-camera='cam-0'][data-type='rat']")
+    await row.wait_for()
+    assert "3" in await row.inner_text()
+    await scenario._shot(page, "17-zone-proposed")
+    await row.locator("button.primary").click()
+    await page.locator("#zones-body p.notice[data-i18n='zones.none']").wait_for()  # decided
+    reply = await page.request.get(f"{ctx.base}/api/cameras/cam-0/suppression-zones")
+    zones = await reply.json()
+    assert [(z["type"], z["accepted"], z["decided_by"]) for z in zones] == [
+        ("rat", True, "principal")
+    ], zones

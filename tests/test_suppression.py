@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import secrets
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,14 +14,14 @@ from hub.config.detection import ViolationType
 from hub.detection.judge import CameraJudge, JudgeSettings
 from hub.detection.rules import Opened
 from hub.detection.suppression import as_zone, evidence_box, propose
-from storage.db.models import AuditEntry, Event
+from storage.db.models import AuditEntry
 from storage.db.models_suppression import SuppressionZone
-from storage.db.models_verdicts import Verdict
 from tests.webapp import (
     District,
     WebApp,
     district_config,
     seed_district,
+    seed_false_alarms,
     serve_app,
     session_headers,
 )
@@ -82,31 +80,13 @@ async def web(tmp_path: Path, db_url: str) -> AsyncIterator[WebApp]:
         yield app
 
 
-async def _false_alarms(web: WebApp, camera: str, school: str, town: str, n: int) -> None:
-    """n false-alarm verdicts on rat events at the drain of `camera`, as people give them."""
-    now = datetime.now(UTC)
-    detail = json.dumps({"evidence": [["rat", 0.8, 512, 504, 640, 576]], "frame_size": [1280, 720]})
-    async with web.hub.db.session() as s:
-        for i in range(n):
-            at = now - timedelta(hours=i + 1)
-            event = Event(id=secrets.token_hex(16), kind="violation", type="rat",
-                          severity="urgent", camera_id=camera, school_id=school, town_id=town,
-                          started_at=at, updated_at=at, confidence=0.8, detail=detail)  # fmt: skip
-            s.add(event)
-            await s.flush()
-            s.add(Verdict(id=secrets.token_hex(16), event_id=event.id, kind="false_alarm",
-                          reason="wrong_object", type="rat", at=at, camera_id=camera,
-                          school_id=school, town_id=town, given_by="manager-e1",
-                          created_at=now))  # fmt: skip
-
-
 async def _as(web: WebApp, d: District, who: str) -> dict[str, str]:
     return await session_headers(web.auth, d.users[who])
 
 
 async def test_proposals_are_scoped_and_only_a_principal_or_above_decides(web: WebApp) -> None:
     d = await seed_district(web)
-    await _false_alarms(web, "cam-e1a", "sch-e1", "town-e", 3)
+    await seed_false_alarms(web.hub.db, "cam-e1a", "sch-e1", "town-e", 3)
     me = await _as(web, d, "principal-e1")
     r = await web.client.get("/api/verdicts/zone-proposals", headers=me)
     assert r.status_code == 200, r.text

@@ -26,9 +26,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.config import HubConfig, load_config
 from hub.runtime import Hub
+from storage.db.database import Database
 from storage.db.models import AuditEntry, Event, Export
 from storage.db.models_accounts import User
 from storage.db.models_supervision import InspectionEvidence, InspectionRound
+from storage.db.models_verdicts import Verdict
 from web.app import create_app
 from web.auth import CSRF_HEADER, SESSION_COOKIE, Auth, Role, Scope
 from web.auth.links import issue_link
@@ -373,3 +375,24 @@ def _export(camera: str, at: datetime) -> Export:
         created_at=at,
         expires_at=at + timedelta(days=3650),
     )
+
+
+async def seed_false_alarms(
+    db: Database, camera: str, school: str, town: str | None, n: int
+) -> None:
+    """n false-alarm verdicts on rat events at one place (the drain at x 0.4-0.5, y 0.7-0.8
+    of a 1280 x 720 picture) of `camera`, in the last hours, as people give them."""
+    now = datetime.now(UTC)
+    detail = json.dumps({"evidence": [["rat", 0.8, 512, 504, 640, 576]], "frame_size": [1280, 720]})
+    async with db.session() as s:
+        for i in range(n):
+            at = now - timedelta(hours=i + 1)
+            event = Event(id=secrets.token_hex(16), kind="violation", type="rat",
+                          severity="urgent", camera_id=camera, school_id=school, town_id=town,
+                          started_at=at, updated_at=at, confidence=0.8, detail=detail)  # fmt: skip
+            s.add(event)
+            await s.flush()
+            s.add(Verdict(id=secrets.token_hex(16), event_id=event.id, kind="false_alarm",
+                          reason="wrong_object", type="rat", at=at, camera_id=camera,
+                          school_id=school, town_id=town, given_by="manager-e1",
+                          created_at=now))  # fmt: skip

@@ -3,13 +3,14 @@
 import { api, ApiError, toLogin } from "./api.js";
 import { clear, data, h } from "./dom.js";
 import { applyI18n, t } from "./i18n.js";
-import { notice } from "./shell.js";
 import { fmtTime, isoToLocalInput, localInputToIso } from "./time.js";
 
 const REASONS = ["wrong_object", "wrong_person_state", "not_in_area", "other"];
 // The detector class a missed violation of each type is boxed as (detectors/scenes/labels.py).
 const MISS_CLASS = { no_chef_hat: "head_bare", no_mask: "face_bare", no_gloves: "hand_bare", rat: "rat", cockroach: "cockroach" };
 
+// An empty state that follows the language toggle (applyI18n switches data-i18n at once).
+const emptyNote = (key) => h("p", { class: "notice", dataset: { i18n: key } }, t(key));
 const errorText = (err) => (err instanceof ApiError ? err.message : String(err));
 
 function givenText(verdict) {
@@ -52,13 +53,42 @@ export function verdictPanel(event, onGiven) {
 // False-alarm rates per camera and type, this week or this month, noisiest first.
 export async function renderRates(box, period, cameraName) {
   const report = await api(`/api/verdicts/false-alarm-rates?period=${period}`);
-  if (!report.rows.length) return clear(box, notice("common.empty"));
+  if (!report.rows.length) return clear(box, emptyNote("common.empty"));
   const head = h("tr", {}, ["events.camera", "events.type", "verdict.events", "verdict.falseAlarms", "verdict.rate"]
     .map((key) => h("th", { dataset: { i18n: key } })));
   const rows = report.rows.map((r) => h("tr", { dataset: { camera: r.camera_id, type: r.type }, class: r.rate >= 0.5 ? "noisy" : null },
     h("td", {}, data(cameraName(r.camera_id))), h("td", { dataset: { i18n: `type.${r.type}` } }),
     h("td", {}, String(r.events)), h("td", {}, String(r.false_alarms)), h("td", {}, `${Math.round(r.rate * 100)}%`)));
   clear(box, h("table", { id: "rates-table" }, h("thead", {}, head), h("tbody", {}, rows)));
+  applyI18n(box);
+}
+
+// Places where one camera's rule keeps giving false alarms: the hub proposes an exclude zone,
+// a principal or above accepts it (applied at once) or turns it down (not proposed again).
+export async function renderProposals(box, cameraName, onDecided) {
+  const proposals = await api("/api/verdicts/zone-proposals");
+  if (!proposals.length) return clear(box, emptyNote("zones.none"));
+  const message = h("p", { class: "error", role: "alert" });
+  const decide = async (p, accepted) => {
+    const json = { type: p.type, x1: p.x1, y1: p.y1, x2: p.x2, y2: p.y2, accepted };
+    try {
+      await api(`/api/cameras/${encodeURIComponent(p.camera_id)}/suppression-zones`, { method: "POST", json });
+      await onDecided();
+    } catch (err) {
+      message.textContent = errorText(err);
+    }
+  };
+  const pct = (v) => `${Math.round(v * 100)}%`;
+  const head = h("tr", {}, ["events.camera", "events.type", "zones.falseAlarms", "zones.area", "zones.decide"]
+    .map((key) => h("th", { dataset: { i18n: key } })));
+  const rows = proposals.map((p) => h("tr", { dataset: { camera: p.camera_id, type: p.type } },
+    h("td", {}, data(cameraName(p.camera_id))), h("td", { dataset: { i18n: `type.${p.type}` } }),
+    h("td", {}, String(p.false_alarms)),
+    h("td", { translate: "no" }, `x ${pct(p.x1)}–${pct(p.x2)}, y ${pct(p.y1)}–${pct(p.y2)}`),
+    h("td", {},
+      h("button", { type: "button", class: "primary", onclick: () => decide(p, true), dataset: { i18n: "zones.accept" } }),
+      h("button", { type: "button", onclick: () => decide(p, false), dataset: { i18n: "zones.reject" } }))));
+  clear(box, h("p", { class: "hint", dataset: { i18n: "zones.hint" } }), h("table", { id: "zones-table" }, h("thead", {}, head), h("tbody", {}, rows)), message);
   applyI18n(box);
 }
 

@@ -336,4 +336,12 @@ export default {
   "links.created": "Link for {name} created. It is shown only this once: copy and send it now:",
   "links.revoke": "Revoke",
   "links.revokedOne": "Link of {name} revoked; its live views were cut",
+  "zones.title": "Suggested suppression zones",
+  "zones.hint": "Repeated false alarms at one place of a camera (a drain taken for a rat): accept to stop that alarm there, decline and it is not suggested again.",
+  "zones.none": "No suggestions",
+  "zones.falseAlarms": "False alarms",
+  "zones.area": "Where",
+  "zones.decide": "Decision",
+  "zones.accept": "Accept",
+  "zones.reject": "Decline",
 };

@@ -336,4 +336,12 @@ export default {
   "links.created": "已生成 {name} 的链接。链接只显示这一次，请立即复制并发送：",
   "links.revoke": "撤销",
   "links.revokedOne": "已撤销 {name} 的链接，正在观看的画面已断开",
+  "zones.title": "误报区域建议",
+  "zones.hint": "同一摄像头同一位置反复误报（如地漏被认成老鼠）：采纳后该位置不再报此类告警，不采纳则不再建议。",
+  "zones.none": "暂无建议",
+  "zones.falseAlarms": "误报次数",
+  "zones.area": "位置",
+  "zones.decide": "处理",
+  "zones.accept": "采纳",
+  "zones.reject": "不采纳",
 };

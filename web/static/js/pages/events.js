@@ -6,7 +6,7 @@ import { eventHead, eventRow } from "../eventlist.js";
 import { applyI18n, t } from "../i18n.js";
 import { initPage, label, notice } from "../shell.js";
 import { fmtTime, localInputToIso } from "../time.js";
-import { renderRates, verdictPanel } from "../verdicts.js";
+import { renderProposals, renderRates, verdictPanel } from "../verdicts.js";
 
 const PAGE_SIZE = 50;
 // The detector's violation types, then the health monitor's (hub.health.store.EVENT_TYPES).
@@ -154,6 +154,7 @@ async function loadRates() {
   };
   for (const b of document.querySelectorAll("#rates [data-period]")) b.classList.toggle("current", b.dataset.period === ratePeriod);
   await renderRates($("#rates-body"), ratePeriod, name);
+  await renderProposals($("#zones-body"), name, loadRates);
 }
 
 renderFilters();
