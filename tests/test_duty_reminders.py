@@ -64,7 +64,10 @@ def mailbox() -> Iterator[SmtpReceiver]:
     smtp.stop()
 
 
-def _config(hook: HttpReceiver, mailbox: SmtpReceiver) -> HubConfig:
+def _config(
+    hook: HttpReceiver, mailbox: SmtpReceiver, hours: dict[str, dict[str, Any]] | None = None
+) -> HubConfig:
+    """The district with the duties and people above; `hours`: quiet or duty hours by id."""
     channels = [
         {"type": "webhook", "name": "hook", "url": hook.hook_url, "secret": WEBHOOK_SECRET},
         {"type": "smtp", "name": "mail", "host": "127.0.0.1", "port": mailbox.port,
@@ -73,7 +76,7 @@ def _config(hook: HttpReceiver, mailbox: SmtpReceiver) -> HubConfig:
     ]  # fmt: skip
     recipients = [
         {"id": rid, "name": name, "role": role, **where, "email": email,
-         "channels": ["hook", "mail", "console"]}
+         "channels": ["hook", "mail", "console"], **(hours or {}).get(rid, {})}
         for rid, name, role, where, email in PEOPLE
     ]  # fmt: skip
     raw = district(routing(channels, recipients=recipients))
@@ -148,12 +151,12 @@ class Hubside:
 @pytest.fixture
 async def hub_at(
     db: Database, hook: HttpReceiver, mailbox: SmtpReceiver
-) -> AsyncIterator[Callable[[datetime], Awaitable[Hubside]]]:
+) -> AsyncIterator[Callable[..., Awaitable[Hubside]]]:
     """The seeded district at a moment, its alerts and reminder job started; stopped after."""
     started: list[Hubside] = []
 
-    async def at(moment: datetime) -> Hubside:
-        side = Hubside(db, _config(hook, mailbox), FakeClock(moment), hook, mailbox)
+    async def at(moment: datetime, hours: dict[str, dict[str, Any]] | None = None) -> Hubside:
+        side = Hubside(db, _config(hook, mailbox, hours), FakeClock(moment), hook, mailbox)
         await _seed(db, side.config)
         await side.start()
         started.append(side)
@@ -266,3 +269,27 @@ async def test_the_job_reminds_at_start_when_the_morning_is_past(
     await eventually(lambda: len(hook.messages) == 1, within=30, what="the reminder at start")
     assert await _count(db, DutyReminder) == 2
     assert await job.run_once() == 0
+
+
+async def test_quiet_hours_hold_a_reminder_but_duty_hours_not_past_its_deadline(
+    no_lingering_tasks: None, db: Database, hub_at: Any
+) -> None:
+    weekdays = [{"days": ["mon", "tue", "wed", "thu", "fri"], "start": "08:00", "end": "18:00"}]
+    side = await hub_at(SATURDAY, {
+        "dcxx-principal": {"quiet_hours": {"start": "09:00", "end": "12:00"}},
+        "sfsy-principal": {"on_duty": weekdays},  # Monday would be after Sunday's deadline
+    })  # fmt: skip
+    job, mailbox, clock = side.job, side.mailbox, side.clock
+    assert side.alerts is not None and job is not None
+    assert await job.run_once() == 2
+    await eventually(lambda: len(mailbox.mails) == 1, within=30, what="赵校长's mail, now")
+    assert mailbox.mails[0]["X-Envelope-To"] == "zhao@sfsy.example.edu"
+    async with db.session() as s:
+        pending_mail = (AlertMessage.status == "pending", AlertMessage.channel == "mail")
+        held = await s.scalar(select(AlertMessage).where(*pending_mail))
+    assert held is not None and held.address == "wang@dcxx.example.edu"
+    assert held.due_at == datetime(2026, 12, 12, 12, 0, tzinfo=TZ)  # the end of quiet hours
+    clock.advance(hours=2)
+    side.alerts.wake()
+    await eventually(lambda: len(mailbox.mails) == 2, within=30, what="王校长's mail at noon")
+    assert mailbox.mails[1]["X-Envelope-To"] == "wang@dcxx.example.edu"

@@ -7,8 +7,9 @@ So a notice is an outbox row of kind "notice" without events, its text rendered 
 queued (`body`). The same per-channel workers send it, in the same order, with the same
 claim-then-send (a crash repeats at most the one in flight) and the same idempotency key.
 No alert_state row exists for it, so nothing can escalate it. Its recipients' quiet hours
-and duty hours still hold it; grouping and rate limits do not apply (the caller queues at
-most one a day per target). Console channels are left out: the live stream shows events.
+and duty hours still hold it, up to its deadline; grouping and rate limits do not apply
+(the caller queues at most one a day per target). Console channels are left out: the live
+stream shows events.
 
     targets = notice_targets(policy, people)
     await enqueue_notice(session, target, Notice(...), policy=policy, now=now)
@@ -60,10 +61,20 @@ def _level(person: Recipient) -> Level:
 
 
 async def enqueue_notice(
-    session: AsyncSession, target: Target, notice: Notice, *, policy: AlertPolicy, now: datetime
+    session: AsyncSession,
+    target: Target,
+    notice: Notice,
+    *,
+    policy: AlertPolicy,
+    now: datetime,
+    deadline: datetime | None = None,
 ) -> AlertMessage:
     """Add the notice's message for `target` to the caller's transaction; the caller commits
-    and then wakes the delivery worker."""
+    and then wakes the delivery worker. Quiet and duty hours hold it, but not past
+    `deadline`: a reminder that would arrive after what it reminds of goes out now."""
+    due = policy.allowed_at(target, now, urgent=False)
+    if deadline is not None and due >= deadline:
+        due = now
     body = {"type": notice.type, "title": notice.title, "text": notice.text,
             "markdown": notice.markdown}  # fmt: skip
     message = AlertMessage(
@@ -77,7 +88,7 @@ async def enqueue_notice(
         recipients=json.dumps([p.id for p in target.recipients]),
         status=MessageStatus.PENDING,
         created_at=now,
-        due_at=policy.allowed_at(target, now, urgent=False),
+        due_at=due,
         attempts=0,
         body=json.dumps(body, ensure_ascii=False),
     )

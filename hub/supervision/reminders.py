@@ -138,7 +138,8 @@ class DutyReminders:
                 for target in notice_targets(self._policy, reached):
                     rows = list({id(r): r for p in target.recipients for r in owed[p.id]}.values())
                     notice = reminder_notice(rows, tomorrow, self._policy.base_url())
-                    await enqueue_notice(session, target, notice, policy=self._policy, now=now)
+                    await enqueue_notice(session, target, notice, policy=self._policy, now=now,
+                                         deadline=min(r.window.end for r in rows))  # fmt: skip
         except IntegrityError:
             log.info("duty reminders: another run queued them meanwhile")
             return 0
