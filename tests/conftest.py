@@ -18,6 +18,7 @@ from camera_adapters.simulator import CameraSimulator
 from storage.db.database import Database
 from tests.media import make_h264_mp4
 from tests.waiting import eventually
+from tests.webapp import WebApp, district_config, serve_app
 
 pytest_plugins = ["tests.s3server"]  # the s3_server fixture
 
@@ -32,6 +33,13 @@ def simulator() -> Iterator[CameraSimulator]:
     """The RTSP camera simulator (GStreamer, its own process) with no cameras yet."""
     with CameraSimulator() as sim:
         yield sim
+
+
+@pytest.fixture
+async def web(tmp_path: Path, db_url: str) -> AsyncIterator[WebApp]:
+    """The example district's web app with its hub, on each database (tests/webapp.py)."""
+    async with serve_app(district_config(tmp_path, db_url)) as app:
+        yield app
 
 
 @pytest.fixture(scope="session")

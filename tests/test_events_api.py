@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import select
 
 from storage.db.models import AuditEntry, Event
 from tests.media import make_h264_mp4
-from tests.webapp import T0, WebApp, district_config, seed_district, serve_app, session_headers
-
-
-@pytest.fixture
-async def web(tmp_path: Path, db_url: str) -> AsyncIterator[WebApp]:
-    async with serve_app(district_config(tmp_path, db_url)) as app:
-        yield app
+from tests.webapp import T0, WebApp, seed_district, session_headers
 
 
 async def test_filters_and_pages(web: WebApp) -> None:

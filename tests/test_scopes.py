@@ -8,7 +8,6 @@ the public routes in PUBLIC, each with the reason it is public.
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,6 @@ from tests.webapp import (
     district_config,
     raw_request,
     seed_district,
-    serve_app,
     session_headers,
     town_of,
 )
@@ -149,12 +147,6 @@ def fill_path(path: str, op: dict[str, Any], values: dict[str, str]) -> str:
                 pytest.fail(f"{path}: no fixture value for path parameter {name!r}")
             path = path.replace("{" + name + "}", values[name])
     return path
-
-
-@pytest.fixture
-async def web(tmp_path: Path, db_url: str) -> AsyncIterator[WebApp]:
-    async with serve_app(district_config(tmp_path, db_url)) as app:
-        yield app
 
 
 def leaks(text: str, markers: set[str]) -> list[str]:

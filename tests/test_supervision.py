@@ -4,9 +4,7 @@ compliance view; scope and bad input change nothing. And the compliance rules, p
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -28,18 +26,12 @@ from hub.sampling.frames import FrameMailbox, SampledFrame
 from hub.supervision import DutyRecord, month_window, required_in_month, statuses
 from storage.db.models import AuditEntry
 from storage.db.models_supervision import AccompanyMeal, InspectionEvidence, InspectionRound
-from tests.webapp import WebApp, district_config, seed_district, serve_app, session_headers
+from tests.webapp import WebApp, seed_district, session_headers
 from web.auth import Role
 
 TZ = ZoneInfo("Asia/Shanghai")
 ITEMS = ["环境卫生", "肉菜新鲜度", "索证索票", "食品加工", "伙食质量", "留样", "消毒",
          "剩饭剩菜处理", "学生满意度"]  # fmt: skip
-
-
-@pytest.fixture
-async def web(tmp_path: Path, db_url: str) -> AsyncIterator[WebApp]:
-    async with serve_app(district_config(tmp_path, db_url)) as app:
-        yield app
 
 
 def live_camera(web: WebApp, camera_id: str, *, age_s: float = 0.0) -> FrameMailbox:

@@ -30,7 +30,6 @@ from tests.webapp import (
     District,
     WebApp,
     add_user,
-    district_config,
     seed_district,
     serve_app,
     session_headers,
@@ -41,12 +40,6 @@ from web.live.client import WhepViewer
 
 def _later(**delta: float) -> str:
     return (datetime.now(UTC) + timedelta(**delta)).isoformat()
-
-
-@pytest.fixture
-async def web(tmp_path: Path, db_url: str) -> AsyncIterator[WebApp]:
-    async with serve_app(district_config(tmp_path, db_url)) as app:
-        yield app
 
 
 async def _as(web: WebApp, d: District, who: str) -> dict[str, str]:

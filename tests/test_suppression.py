@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select
 
 from detectors.detection import Detection
@@ -19,10 +16,8 @@ from storage.db.models_suppression import SuppressionZone
 from tests.webapp import (
     District,
     WebApp,
-    district_config,
     seed_district,
     seed_false_alarms,
-    serve_app,
     session_headers,
 )
 
@@ -72,12 +67,6 @@ def test_an_accepted_zone_silences_its_rule_there_and_nowhere_else() -> None:
     other = CameraJudge(settings)
     other.suppress([as_zone(RAT, DRAIN)])
     assert opened(other, 100)  # the zone is not the whole picture
-
-
-@pytest.fixture
-async def web(tmp_path: Path, db_url: str) -> AsyncIterator[WebApp]:
-    async with serve_app(district_config(tmp_path, db_url)) as app:
-        yield app
 
 
 async def _as(web: WebApp, d: District, who: str) -> dict[str, str]:

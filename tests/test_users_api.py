@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import select
 
 from storage.db.models import AuditEntry
@@ -14,19 +11,11 @@ from tests.webapp import (
     PASSWORD,
     District,
     WebApp,
-    district_config,
     seed_district,
-    serve_app,
     session_headers,
 )
 
 NEW_PASSWORD = "a long new password"
-
-
-@pytest.fixture
-async def web(tmp_path: Path, db_url: str) -> AsyncIterator[WebApp]:
-    async with serve_app(district_config(tmp_path, db_url)) as app:
-        yield app
 
 
 def _account(role: str, scope: str, name: str = "new-user") -> dict[str, Any]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,20 +20,12 @@ from tests.webapp import (
     T0,
     District,
     WebApp,
-    district_config,
     seed_district,
-    serve_app,
     session_headers,
 )
 
 FRAME = b"\xff\xd8\xff\xe0raw-frame\xff\xd9"
 BOX = {"cls": "head_bare", "x1": 0.1, "y1": 0.2, "x2": 0.3, "y2": 0.5}
-
-
-@pytest.fixture
-async def web(tmp_path: Path, db_url: str) -> AsyncIterator[WebApp]:
-    async with serve_app(district_config(tmp_path, db_url)) as app:
-        yield app
 
 
 async def _with_frame(web: WebApp, event_id: str, tmp_path: Path) -> str:
