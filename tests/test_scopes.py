@@ -67,6 +67,7 @@ def foreign_values(d: District, school: str) -> dict[str, str]:
         "user_id": d.users[PRINCIPAL[school]],
         "token_id": d.tokens[PRINCIPAL[school]],
         "link_id": d.links[school],
+        "zone_id": d.zones[school],
         # Live sessions need a WebRTC peer to exist; an id that is not the caller's must
         # answer like one of another school's: 404.
         "session_id": secrets.token_hex(16),
@@ -81,7 +82,7 @@ def foreign_markers(d: District) -> set[str]:
     for school in OTHER_SCHOOLS:
         markers |= {school, *CAMERAS[school]}
         markers |= {d.events[c] for c in CAMERAS[school]} | {d.exports[c] for c in CAMERAS[school]}
-        markers |= {d.rounds[school], d.evidence[school], d.links[school]}
+        markers |= {d.rounds[school], d.evidence[school], d.links[school], d.zones[school]}
     for name in ACCOUNTS:
         if name not in mine:
             markers |= {name, d.users[name], d.tokens[name]}

@@ -30,6 +30,7 @@ from storage.db.database import Database
 from storage.db.models import AuditEntry, Event, Export
 from storage.db.models_accounts import User
 from storage.db.models_supervision import InspectionEvidence, InspectionRound
+from storage.db.models_suppression import SuppressionZone
 from storage.db.models_verdicts import Verdict
 from web.app import create_app
 from web.auth import CSRF_HEADER, SESSION_COOKIE, Auth, Role, Scope
@@ -263,6 +264,7 @@ class District:
     evidence: dict[str, str] = field(default_factory=dict)  # school -> evidence snapshot id
     links: dict[str, str] = field(default_factory=dict)  # school -> supervisor link id
     link_secrets: dict[str, str] = field(default_factory=dict)  # school -> its secret
+    zones: dict[str, str] = field(default_factory=dict)  # school -> accepted suppression zone
     hub_event: str = ""  # a health event of the hub itself: no school, district only
 
 
@@ -298,6 +300,9 @@ async def seed_district(web: WebApp) -> District:
                 s.add(export)
                 s.add(AuditEntry(at=T0, actor="system", action="spool_drop", camera_id=camera))
             seeded.rounds[school], seeded.evidence[school] = await _round(s, school, cams[0])
+            zone = _zone(cams[0], school, town_of(school))
+            seeded.zones[school] = zone.id
+            s.add(zone)
         hub_event = _event(None, None, None, T0)
         hub_event.kind, hub_event.type = "health", "storage_failing"
         seeded.hub_event = hub_event.id
@@ -310,6 +315,16 @@ async def seed_district(web: WebApp) -> District:
         key = f"snapshots/{school}/{CAMERAS[school][0]}/round-{evidence_id}.jpg"
         await web.hub.store.put_file(key, snapshot, content_type="image/jpeg")
     return seeded
+
+
+def _zone(camera: str, school: str, town: str | None) -> SuppressionZone:
+    """An accepted suppression zone in the camera's top left corner (away from the drain
+    of seed_false_alarms)."""
+    return SuppressionZone(
+        id=secrets.token_hex(16), camera_id=camera, school_id=school, town_id=town,
+        type="rat", x1=0.02, y1=0.02, x2=0.12, y2=0.12, false_alarms=3, accepted=True,
+        decided_by="seed", decided_at=T0,
+    )  # fmt: skip
 
 
 async def _round(s: AsyncSession, school: str, camera: str) -> tuple[str, str]:
