@@ -24,7 +24,8 @@ from hub.config import (
 )
 from hub.sampling.frames import FrameMailbox, SampledFrame
 from hub.supervision import DutyRecord, month_window, required_in_month, statuses
-from storage.db.models import AuditEntry
+from storage.db.models import AuditEntry, Event
+from storage.db.models_alerts import AlertState
 from storage.db.models_supervision import AccompanyMeal, InspectionEvidence, InspectionRound
 from tests.webapp import WebApp, seed_district, session_headers
 from web.auth import Role
@@ -133,6 +134,58 @@ async def test_principal_does_a_remote_round_with_two_snapshots(web: WebApp) -> 
             await s.scalars(select(AuditEntry.action).where(AuditEntry.actor == "principal-d1"))
         )
     assert actions.count("round_snapshot") == 2 and "round_finish" in actions
+
+
+async def test_a_violation_found_on_a_round_is_raised_as_an_alerted_event(web: WebApp) -> None:
+    d = await seed_district(web)
+    me = await session_headers(web.auth, d.users["principal-d1"])
+    live_camera(web, "cam-d1a")
+    r = await web.client.post(
+        "/api/supervision/rounds", json={"school_id": "sch-d1", "mode": "on_site"}, headers=me
+    )
+    url = f"/api/supervision/rounds/{r.json()['id']}"
+    shot = (await web.client.post(f"{url}/snapshots", json={"camera_id": "cam-d1a"},
+                                  headers=me)).json()  # fmt: skip
+    before = await _manual_state(web)
+    for body, status in [
+        ({"type": "rat", "camera_id": "cam-e1a"}, 404),  # another school's camera
+        ({"type": "rat", "evidence_id": "0" * 32}, 404),  # not a snapshot of this round
+        ({"type": "cat"}, 422),
+    ]:
+        r = await web.client.post(f"{url}/manual-events", json=body, headers=me)
+        assert r.status_code == status, (body, r.text)
+        assert await _manual_state(web) == before
+    other = await session_headers(web.auth, d.users["admin-x"])  # not the round's inspector
+    r = await web.client.post(f"{url}/manual-events", json={"type": "rat"}, headers=other)
+    assert r.status_code == 403 and await _manual_state(web) == before
+
+    body = {"type": "no_mask", "evidence_id": shot["id"], "note": "切配间一人未戴口罩"}
+    r = await web.client.post(f"{url}/manual-events", json=body, headers=me)
+    assert r.status_code == 201, r.text
+    (event_id,) = set(r.json()["event_ids"])
+    event = (await web.client.get(f"/api/events/{event_id}", headers=me)).json()
+    assert (event["type"], event["camera_id"], event["school_id"], event["has_snapshot"]) == (
+        "no_mask", "cam-d1a", "sch-d1", True
+    )  # fmt: skip
+    assert event["detail"]["manual"] and event["detail"]["raised_by"] == "principal-d1"
+    picture = await web.client.get(f"/api/events/{event_id}/snapshot", headers=me)
+    evidence = await web.client.get(f"/api/supervision/evidence/{shot['id']}", headers=me)
+    assert picture.status_code == 200 and picture.content == evidence.content
+    async with web.hub.db.session() as s:
+        alerted = await s.scalar(select(func.count(AlertState.event_id)).where(
+            AlertState.event_id == event_id))  # fmt: skip
+    assert alerted == 1  # alerted and escalated like the detector's events
+    r = await web.client.post(f"{url}/finish", headers=me)
+    assert r.status_code == 422  # the checklist still needs marking; the event stays
+
+
+async def _manual_state(web: WebApp) -> tuple[int, int]:
+    async with web.hub.db.session() as s:
+        events = await s.scalar(select(func.count(Event.id)))
+        audits = await s.scalar(
+            select(func.count(AuditEntry.id)).where(AuditEntry.action == "manual_event")
+        )
+    return int(events or 0), int(audits or 0)
 
 
 async def test_accompany_meal_counts_for_the_principal(web: WebApp) -> None:
