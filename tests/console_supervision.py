@@ -13,6 +13,7 @@ import tests.console_scenario as scenario
 
 FAILED_ITEM = "留样"
 FAILED_NOTE = "留样不足 125 克"
+MANUAL_NOTE = "切配间一人未戴口罩"
 LIVE_TILES_JS = """() => { const v = [...document.querySelectorAll('.duty-cams video')];
   return v.length === 2 && v.every((x) => x.videoWidth > 0 && x.currentTime > 0.5); }"""
 THUMBS_JS = """(n) => { const i = [...document.querySelectorAll('#evidence img')];
@@ -75,6 +76,12 @@ async def _do_round(ctx: scenario.Console, page: Page) -> str:
 
     await page.click("#link-event")  # the seeded violation at dc-xx
     await page.wait_for_selector("#linked li[data-event]")
+    # A violation no detector saw, raised by hand with the first snapshot as its picture.
+    await page.select_option("#manual-type", "no_mask")
+    await page.select_option("#manual-evidence", index=1)
+    await page.fill("#manual-note", MANUAL_NOTE)
+    await page.click("#raise-manual")
+    await page.wait_for_function("document.querySelectorAll('#linked li[data-event]').length === 2")
     await page.click("#finish")
     await page.wait_for_selector("#round-head .status.done")
     assert await page.locator("#finish").count() == 0  # a finished round is final
@@ -95,7 +102,18 @@ async def _check_round(ctx: scenario.Console, page: Page, round_id: str) -> None
     assert all(e["has_image"] for e in got["evidence"])
     fails = [(i["item"], i["note"]) for i in got["items"] if i["result"] == "fail"]
     assert fails == [(FAILED_ITEM, FAILED_NOTE)] and len(got["items"]) == 9
-    assert len(got["event_ids"]) == 1
+    assert len(got["event_ids"]) == 2
+    events = [await (await page.request.get(f"{ctx.base}/api/events/{e}")).json()
+              for e in got["event_ids"]]  # fmt: skip
+    (manual,) = [e for e in events if (e["detail"] or {}).get("manual")]
+    assert (manual["type"], manual["camera_id"], manual["has_snapshot"]) == (
+        "no_mask",
+        "cam-0",
+        True,
+    )
+    assert (
+        manual["detail"]["summary"] == MANUAL_NOTE and manual["detail"]["raised_by"] == "principal"
+    )
     for evidence in got["evidence"]:
         image = await page.request.get(f"{ctx.base}/api/supervision/evidence/{evidence['id']}")
         assert image.ok and image.headers["content-type"] == "image/jpeg"

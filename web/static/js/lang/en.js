@@ -344,4 +344,8 @@ export default {
   "zones.decide": "Decision",
   "zones.accept": "Accept",
   "zones.reject": "Decline",
+  "duty.manualTitle": "Raise a violation found here:",
+  "duty.manualNoPicture": "No snapshot",
+  "duty.manualNote": "Note",
+  "duty.manualRaise": "Raise and alert",
 };

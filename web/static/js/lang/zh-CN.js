@@ -344,4 +344,8 @@ export default {
   "zones.decide": "处理",
   "zones.accept": "采纳",
   "zones.reject": "不采纳",
+  "duty.manualTitle": "人工登记违规：",
+  "duty.manualNoPicture": "不附截图",
+  "duty.manualNote": "说明",
+  "duty.manualRaise": "登记并告警",
 };

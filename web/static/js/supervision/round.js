@@ -9,6 +9,8 @@ import { fmtTime } from "../time.js";
 import { LivePlayer } from "../whep.js";
 
 const EVENTS = 50; // the school's newest violations offered for linking
+// What an inspector may raise by hand (hub.config.detection.ViolationType).
+const MANUAL_TYPES = ["no_chef_hat", "no_mask", "no_gloves", "rat", "cockroach"];
 
 const evidenceUrl = (e) => `/api/supervision/evidence/${e.id}`;
 
@@ -26,6 +28,32 @@ export class RoundView {
     this.queue = Promise.resolve(); // changes go out one at a time, in the order made
   }
 
+  async _loadEvents() {
+    const url = `/api/events?school=${encodeURIComponent(this.round.school_id)}&kind=violation&limit=${EVENTS}`;
+    this.events = (await api(url).catch(() => ({ items: [] }))).items;
+  }
+
+  // 人工登记: a violation found on the round, raised as an event (alerted like the detector's).
+  _manualForm() {
+    const type = h("select", { id: "manual-type" },
+      MANUAL_TYPES.map((v) => h("option", { value: v, dataset: { i18n: `type.${v}` } }, t(`type.${v}`))));
+    const picture = h("select", { id: "manual-evidence" },
+      h("option", { value: "", dataset: { i18n: "duty.manualNoPicture" } }, t("duty.manualNoPicture")),
+      this.round.evidence.map((e) => h("option", { value: e.id, translate: "no" }, `${fmtTime(e.taken_at)} ${e.item ?? ""}`)));
+    const note = h("input", { id: "manual-note", maxLength: 500 });
+    const raise = async () => {
+      const json = { type: type.value, evidence_id: picture.value || null, note: note.value || null };
+      await this._change("/manual-events", { json });
+      await this._loadEvents();
+      this._events();
+    };
+    return h("div", { class: "manual", id: "manual-event" },
+      h("span", { dataset: { i18n: "duty.manualTitle" } }, t("duty.manualTitle")), " ", type, " ", picture, " ",
+      h("label", {}, h("span", { dataset: { i18n: "duty.manualNote" } }, t("duty.manualNote")), note), " ",
+      h("button", { type: "button", id: "raise-manual", dataset: { i18n: "duty.manualRaise" },
+        onclick: () => raise().catch((e) => this._say("#finish-error", e.message)) }, t("duty.manualRaise")));
+  }
+
   get editable() {
     return this.round && !this.round.finished_at && this.round.inspector === this.me?.username;
   }
@@ -33,8 +61,7 @@ export class RoundView {
   async open(round) {
     this.close();
     this.round = round;
-    const url = `/api/events?school=${encodeURIComponent(round.school_id)}&kind=violation&limit=${EVENTS}`;
-    this.events = (await api(url).catch(() => ({ items: [] }))).items;
+    await this._loadEvents();
     const cams = this.cameras.filter((c) => c.school.id === round.school_id && c.enabled);
     this.box.dataset.round = round.id;
     clear(
@@ -213,7 +240,8 @@ export class RoundView {
             onclick: () => this._change("/events", { json: { event_id: $("#event-select", this.box).value } })
               .catch((e) => this._say("#finish-error", e.message)) }))
       : null;
-    clear($("#round-events", this.box), linked.length ? h("ul", { id: "linked" }, linked) : notice("duty.noEvents"), picker);
+    clear($("#round-events", this.box), linked.length ? h("ul", { id: "linked" }, linked) : notice("duty.noEvents"), picker,
+      this.editable ? this._manualForm() : null);
   }
 
   _foot() {
