@@ -14,17 +14,16 @@ from pathlib import Path
 
 import yaml
 
+from detectors.datasets.scan import IMAGE_SUFFIXES
 from detectors.scenes import load_footage, write_dataset
 from detectors.scenes.labels import CLASS_NAMES
 
 __all__ = ["mixed_dataset"]
 
-_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
-
 
 def _images(root: Path, side: str) -> list[Path]:
     folder = root / "images" / side
-    return sorted(p.resolve() for p in folder.glob("*") if p.suffix.lower() in _IMAGE_SUFFIXES)
+    return sorted(p.resolve() for p in folder.glob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
 
 
 def mixed_dataset(

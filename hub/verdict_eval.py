@@ -18,6 +18,7 @@ from typing import Final
 import cv2
 import numpy as np
 
+from detectors.datasets.yolo import read_yolo
 from detectors.detection import CLASS_NAMES
 from detectors.runtime import InferenceEngine
 from hub.config.detection import ViolationType
@@ -38,12 +39,9 @@ class VerdictScore:
 
 
 def _labels(path: Path, width: int, height: int) -> list[tuple[str, Box]]:
-    out = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        cls, cx, cy, w, h = line.split()
-        x, y, bw, bh = float(cx) * width, float(cy) * height, float(w) * width, float(h) * height
-        out.append((CLASS_NAMES[int(cls)], (x - bw / 2, y - bh / 2, x + bw / 2, y + bh / 2)))
-    return out
+    """The label file's boxes in pixels of the image."""
+    return [(b.name, (b.x0 * width, b.y0 * height, b.x1 * width, b.y1 * height))
+            for b in read_yolo(path, CLASS_NAMES)]  # fmt: skip
 
 
 async def score_verdicts(

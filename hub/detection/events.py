@@ -32,12 +32,13 @@ from storage.db.database import Database
 from storage.db.models import Event, EventKind
 from storage.mp4 import Mp4Error
 
+from .geometry import Box
 from .media import EventMedia, media_key, write_clip
 from .ring import PacketRing
 from .rules import Closed, Opened, Updated
 from .snapshot import SnapshotError, encode_frame, render_snapshot
 
-__all__ = ["CameraRef", "RaiseEvent", "ViolationEvents"]
+__all__ = ["CameraRef", "RaiseEvent", "ViolationEvents", "evidence_boxes"]
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,25 @@ def _utc(epoch: float) -> datetime:
 
 def _boxes(dets: tuple[Detection, ...]) -> list[list[Any]]:
     return [[d.cls, round(d.score, 3), *(round(v) for v in (d.x0, d.y0, d.x1, d.y1))] for d in dets]
+
+
+def evidence_boxes(detail: str | None) -> list[tuple[str, Box]]:
+    """The detector's evidence in an event's detail (as written above: pixels with the frame
+    size), each as (class, box normalised to the picture and clipped to it); [] if none."""
+    try:
+        facts = json.loads(detail or "{}")
+        width, height = facts["frame_size"]
+        rows = [(str(b[0]), [float(v) for v in b[2:6]]) for b in facts.get("evidence", [])]
+    except (ValueError, KeyError, TypeError, IndexError):
+        return []
+    if width <= 0 or height <= 0:
+        return []
+    out = []
+    for cls, (x0, y0, x1, y1) in rows:
+        xs = sorted(min(max(v / width, 0.0), 1.0) for v in (x0, x1))
+        ys = sorted(min(max(v / height, 0.0), 1.0) for v in (y0, y1))
+        out.append((cls, (xs[0], ys[0], xs[1], ys[1])))
+    return out
 
 
 class ViolationEvents:

@@ -8,13 +8,13 @@ accepts it, and a decided place (accepted or turned down) is not proposed again.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
 
 from hub.config.detection import ViolationType, Zone
 
+from .events import evidence_boxes
 from .evidence import TYPE_CLASS
 from .geometry import Box, center, expand, iou
 
@@ -35,19 +35,13 @@ class Proposal:
 
 
 def evidence_box(detail: str | None, vtype: ViolationType) -> Box | None:
-    """Where an event's detector evidence for `vtype` was, normalised (hub.detection.events
-    writes it in pixels with the frame size); None when the event has none."""
-    try:
-        facts = json.loads(detail or "{}")
-        width, height = facts["frame_size"]
-        boxes = [b[2:6] for b in facts.get("evidence", []) if b[0] == TYPE_CLASS[vtype]]
-    except (ValueError, KeyError, TypeError):
+    """Where an event's detector evidence for `vtype` was (the union of its boxes of the
+    class the type is seen as), normalised; None when the event has none."""
+    boxes = [b for cls, b in evidence_boxes(detail) if cls == TYPE_CLASS[vtype]]
+    if not boxes:
         return None
-    if not boxes or width <= 0 or height <= 0:
-        return None
-    x0, y0 = min(b[0] for b in boxes) / width, min(b[1] for b in boxes) / height
-    x1, y1 = max(b[2] for b in boxes) / width, max(b[3] for b in boxes) / height
-    return _clamped((x0, y0, x1, y1))
+    return (min(b[0] for b in boxes), min(b[1] for b in boxes),
+            max(b[2] for b in boxes), max(b[3] for b in boxes))  # fmt: skip
 
 
 def _clamped(b: Box) -> Box:

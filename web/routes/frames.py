@@ -12,13 +12,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Final
 
-import cv2
 import numpy as np
 import numpy.typing as npt
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic import AwareDatetime
 
+from hub.detection.snapshot import SnapshotError, encode_frame
 from hub.runtime import Hub
 from storage.export import ExportFailed
 from storage.recorded_frame import recorded_frame
@@ -32,10 +32,10 @@ _QUALITY: Final = 92  # training data: little loss
 
 
 def _jpeg(bgr: npt.NDArray[np.uint8]) -> bytes:
-    ok, data = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, _QUALITY])
-    if not ok:
-        raise ApiError(500, "encode_failed", "the frame could not be encoded", zh="画面编码失败")
-    return data.tobytes()
+    try:
+        return encode_frame(bgr, quality=_QUALITY)
+    except SnapshotError as exc:
+        raise ApiError(500, "encode_failed", str(exc), zh="画面编码失败") from exc
 
 
 async def _live(hub: Hub, camera_id: str) -> tuple[datetime, bytes]:

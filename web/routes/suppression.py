@@ -101,11 +101,10 @@ async def _proposals(hub: Hub, user: AuthUser, camera_id: str | None = None) -> 
         alarms = (await s.execute(query)).all()
         decided = list(await s.scalars(zones))
     boxes = []
-    for camera, vtype, detail in alarms:
-        if vtype in set(ViolationType):
-            box = evidence_box(detail, ViolationType(vtype))
-            if box is not None:
-                boxes.append((camera, ViolationType(vtype), box))
+    for camera, vtype, detail in alarms:  # verdicts are on violation events: known types
+        box = evidence_box(detail, ViolationType(vtype))
+        if box is not None:
+            boxes.append((camera, ViolationType(vtype), box))
     done = [(z.camera_id, ViolationType(z.type), (z.x1, z.y1, z.x2, z.y2)) for z in decided]
     return propose(boxes, done)
 

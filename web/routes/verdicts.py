@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from detectors.detection import CLASS_NAMES
 from hub.config.detection import ViolationType
+from hub.detection.events import evidence_boxes
 from hub.health.uptime import month_range, week_range
 from hub.supervision import put_jpeg
 from storage.db.models import Event, EventKind
@@ -173,20 +174,13 @@ async def _record(hub: HubDep, user: AuthUser, verdict: Verdict) -> VerdictView:
 
 
 def model_boxes(event: Event) -> list[LabelBox]:
-    """The detector's boxes of the event (its detail's evidence, in pixels), normalised: what
-    a confirmation without corrected boxes confirms, so it trains as a positive."""
-    detail = json.loads(event.detail or "{}")
-    size = detail.get("frame_size")
-    if not size:
-        return []
-    w, h = size
-    boxes = []
-    for cls, _score, x0, y0, x1, y1 in detail.get("evidence", []):
-        x0, x1 = sorted(min(max(v / w, 0.0), 1.0) for v in (x0, x1))
-        y0, y1 = sorted(min(max(v / h, 0.0), 1.0) for v in (y0, y1))
-        if cls in CLASS_NAMES and x0 < x1 and y0 < y1:
-            boxes.append(LabelBox(cls=cls, x1=x0, y1=y0, x2=x1, y2=y1))
-    return boxes
+    """The detector's boxes of the event, normalised: what a confirmation without corrected
+    boxes confirms, so it trains as a positive."""
+    return [
+        LabelBox(cls=cls, x1=x0, y1=y0, x2=x1, y2=y1)
+        for cls, (x0, y0, x1, y1) in evidence_boxes(event.detail)
+        if cls in CLASS_NAMES and x0 < x1 and y0 < y1
+    ]
 
 
 @router.post("/api/events/{event_id}/verdict", status_code=201)

@@ -16,7 +16,6 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from hub.config import HubConfig
 from hub.config.detection import PESTS, ViolationType
 from storage.db.models import Event, EventKind
 from storage.db.models_supervision import InspectionEvidence, InspectionRoundEvent
@@ -26,7 +25,7 @@ from web.deps import HubDep
 from web.errors import ERROR_RESPONSES
 from web.params import RandomId
 
-from ._params import SLUG, Note, Supervisor
+from ._params import SLUG, Note, Supervisor, ensure_camera_of
 from .rounds import RoundView, _round, _view, _writable
 
 __all__ = ["raise_manual_event", "router"]
@@ -55,8 +54,8 @@ async def raise_manual_event(
         row = await _round(s, round_id, user)
         _writable(row, user)
         camera = body.camera_id
-        if camera is not None and not _of_school(hub.config, camera, row.school_id):
-            raise not_found("camera")
+        if camera is not None:
+            ensure_camera_of(hub.config, camera, row.school_id)
         snapshot = None
         if body.evidence_id is not None:
             evidence = await s.scalar(
@@ -88,13 +87,6 @@ async def raise_manual_event(
               detail={"round": row.id, "event": event.id, "type": body.type})  # fmt: skip
         await s.flush()
         return await _view(s, row, hub.config)
-
-
-def _of_school(config: HubConfig, camera_id: str, school_id: str) -> bool:
-    try:
-        return config.school_of(camera_id).id == school_id
-    except KeyError:
-        return False
 
 
 def _detail(round_id: str, who: str, note: str | None) -> str:

@@ -39,7 +39,7 @@ from web.errors import ERROR_RESPONSES, ApiError, store_unavailable
 from web.pagination import DEFAULT_LIMIT, Limit
 from web.params import ID_PATTERN, RandomId, SlugFilter
 
-from ._params import SLUG, TEXT, Note, Supervisor
+from ._params import SLUG, TEXT, Note, Supervisor, ensure_camera_of
 
 __all__ = ["router"]
 
@@ -289,12 +289,7 @@ async def take_snapshot(
     async with hub.db.session() as s:
         row = await _round(s, round_id, user)
     _writable(row, user)
-    try:
-        camera_school = hub.config.school_of(body.camera_id).id
-    except KeyError:
-        raise not_found("camera") from None
-    if camera_school != row.school_id:
-        raise not_found("camera")
+    ensure_camera_of(hub.config, body.camera_id, row.school_id)
     _check_item(hub.config, body.item)
     evidence_id = new_id()
     key = await _snapshot(hub, body.camera_id, row.school_id, evidence_id)
