@@ -1,5 +1,4 @@
-"""`bkhub dataset build` and bench/realdata.py on small sets drawn here: real files, real cv2
-decoding, the shipped INT8 model for the bench (no mocks)."""
+"""`bkhub dataset build` on small sets drawn here: real files, real cv2 decoding (no mocks)."""
 
 from __future__ import annotations
 
@@ -14,30 +13,17 @@ import numpy as np
 import pytest
 import yaml
 
-from bench.realdata import (
-    EVIDENCE,
-    Photo,
-    average_precision,
-    choose_thresholds,
-    evaluate,
-    format_report,
-    grid_views,
-    runtime_thresholds,
-)
-from bench.realdata import main as bench_main
 from detectors.datasets import SOURCES_DIR, MappingError, Skip, load_mapping
 from detectors.datasets.dedup import MAX_DISTANCE, difference_hash
 from detectors.datasets.split import side_of
 from detectors.datasets.synthetic import mix_synthetic
 from detectors.datasets.voc import read_voc
 from detectors.datasets.yolo import parse_line
-from detectors.detection import Detection
-from detectors.runtime import Region
-from detectors.scenes import render_scene, write_dataset
-from detectors.scenes.labels import CLASS_NAMES, Box, to_yolo_line
+from detectors.scenes import write_dataset
+from detectors.scenes.labels import CLASS_NAMES
 from hub.cli import main as bkhub
-from hub.config.detection import DetectionConfig
 from hub.config.detector import DetectorConfig
+from tests.dataset_files import write_image, write_mapping
 
 REPO = Path(__file__).resolve().parents[1]
 MODEL = REPO / DetectorConfig().model_path
@@ -60,22 +46,6 @@ def _picture(seed: int, width: int = 160, height: int = 120) -> np.ndarray:
     return img
 
 
-def _write(path: Path, image: np.ndarray, *params: int) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    assert cv2.imwrite(str(path), image, list(params))
-    return path
-
-
-def _mapping(path: Path, **spec: object) -> Path:
-    base: dict[str, object] = {"name": "fixture", "repo": "example/fixture", "commit": "0" * 40,
-            "licence": "none stated", "format": "yolo", "names": ["rat", "clutter"],
-            "labels": {"rat": "rat", "clutter": "drop"},
-            "folders": [{"images": "images", "labels": "labels"}]}  # fmt: skip
-    base.update(spec)
-    path.write_text(yaml.safe_dump(base), encoding="utf-8")
-    return path
-
-
 def _yolo_source(root: Path) -> None:
     """One of each case; the comment says what the build must make of it."""
     img, lab = root / "images", root / "labels"
@@ -94,10 +64,10 @@ def _yolo_source(root: Path) -> None:
     for k, (stem, text) in enumerate(labels.items()):
         picture = _picture(k) if stem != "copy" else cv2.flip(_picture(0), 1)
         quality = 70 if stem == "copy" else 95  # a re-encoded, mirrored copy
-        _write(img / f"{stem}.jpg", picture, cv2.IMWRITE_JPEG_QUALITY, quality)
+        write_image(img / f"{stem}.jpg", picture, cv2.IMWRITE_JPEG_QUALITY, quality)
         (lab / f"{stem}.txt").write_text(text)
-    _write(img / "nolabel.jpg", _picture(20))  # skipped: no label file
-    whole = _write(img / "truncated.jpg", _picture(21)).read_bytes()
+    write_image(img / "nolabel.jpg", _picture(20))  # skipped: no label file
+    whole = write_image(img / "truncated.jpg", _picture(21)).read_bytes()
     (img / "truncated.jpg").write_bytes(whole[: len(whole) // 2])  # skipped: broken image
     (lab / "truncated.txt").write_text("0 0.5 0.5 0.2 0.2\n")
     (img / "garbage.png").write_bytes(b"not a picture at all")  # skipped: broken image
@@ -117,7 +87,7 @@ def _voc_source(root: Path) -> None:
     ann = root / "annotations"
     ann.mkdir(parents=True)
     for k, stem in enumerate(("masked", "bare", "incorrect", "badxml", "resized")):
-        _write(root / "images" / f"{stem}.png", _picture(100 + k))
+        write_image(root / "images" / f"{stem}.png", _picture(100 + k))
     _voc(ann / "masked.xml", (160, 120), [("with_mask", 1, 1, 80, 60)])
     _voc(ann / "bare.xml", (160, 120), [("without_mask", 41, 31, 120, 90)])
     _voc(ann / "incorrect.xml", (160, 120), [("mask_weared_incorrect", 1, 1, 20, 20)])
@@ -131,7 +101,7 @@ def _roboflow_source(root: Path) -> None:
     rotated = cv2.warpAffine(photo, cv2.getRotationMatrix2D((80, 60), 15, 1.0), (160, 120))
     for name, image in ((f"p1_jpg.rf.{HEX_A}", photo), (f"p1_jpg.rf.{HEX_B}", rotated),
                         (f"p2_jpg.rf.{HEX_C}", _picture(201))):  # fmt: skip
-        _write(root / "train" / "images" / f"{name}.jpg", image)
+        write_image(root / "train" / "images" / f"{name}.jpg", image)
         (root / "train" / "labels").mkdir(parents=True, exist_ok=True)
         (root / "train" / "labels" / f"{name}.txt").write_text(
             "0 0.2 0.2 0.6 0.2 0.6 0.7 0.2 0.7\n")  # fmt: skip
@@ -144,7 +114,7 @@ def _acceptance_source(root: Path) -> None:
                            ("train", [("clip-a_2", 301), ("clip-b_1", 302), ("clip-b_2", 303),
                                       ("other_1", 300)])):  # fmt: skip
         for stem, seed in frames:
-            _write(root / folder / f"{stem}.jpg", _picture(seed))
+            write_image(root / folder / f"{stem}.jpg", _picture(seed))
             (root / folder / f"{stem}.txt").write_text("0 0.5 0.5 0.3 0.3\n")
 
 
@@ -156,20 +126,21 @@ def _sources(tmp_path: Path) -> list[str]:
     _acceptance_source(tmp_path / "accept")
     maps = tmp_path / "maps"
     maps.mkdir()
-    yolo = _mapping(maps / "yolo.yaml")
-    voc = _mapping(maps / "voc.yaml", name="voc-set", format="voc", names=None,
+    yolo = write_mapping(maps / "yolo.yaml")
+    voc = write_mapping(maps / "voc.yaml", name="voc-set", format="voc", names=None,
                    labels={"with_mask": "face_mask", "without_mask": "face_bare"},
                    folders=[{"images": "images", "labels": "annotations"}],
                    shown_unboxed=["person"])  # fmt: skip
-    robo = _mapping(maps / "robo.yaml", name="robo", names=["gloves"],
+    robo = write_mapping(maps / "robo.yaml", name="robo", names=["gloves"],
                     labels={"gloves": "hand_gloved"},
                     folders=[{"images": "train/images", "labels": "train/labels"}],
                     same_photo=r"^(.+)_jpg\.rf\.[0-9a-f]{32}$")  # fmt: skip
-    accept = _mapping(maps / "accept.yaml", name="accept", names=["rat"], labels={"rat": "rat"},
-                      folders=[{"images": "train", "labels": "train"},
-                               {"images": "val", "labels": "val", "role": "acceptance"}],
-                      same_recording=r"^(.+)_\d+$")  # fmt: skip
-    odd = _mapping(maps / "odd.yaml", name="odd", format="coco-json")
+    accept = write_mapping(maps / "accept.yaml", name="accept", names=["rat"],
+                           labels={"rat": "rat"},
+                           folders=[{"images": "train", "labels": "train"},
+                                    {"images": "val", "labels": "val", "role": "acceptance"}],
+                           same_recording=r"^(.+)_\d+$")  # fmt: skip
+    odd = write_mapping(maps / "odd.yaml", name="odd", format="coco-json")
     pairs = ((yolo, "yolo"), (voc, "voc"), (robo, "robo"), (odd, "yolo"), (accept, "accept"))
     return [arg for m, d in pairs for arg in ("--source", str(m), str(tmp_path / d))]
 
@@ -223,7 +194,7 @@ def test_voc_counts_pixels_from_one(tmp_path: Path) -> None:
 
 def test_copies_hash_close_and_other_photos_far(tmp_path: Path) -> None:
     photo = _picture(1, 320, 240)
-    _write(tmp_path / "copy.jpg", cv2.flip(photo, 1), cv2.IMWRITE_JPEG_QUALITY, 60)
+    write_image(tmp_path / "copy.jpg", cv2.flip(photo, 1), cv2.IMWRITE_JPEG_QUALITY, 60)
     copy = np.asarray(cv2.imread(str(tmp_path / "copy.jpg"), cv2.IMREAD_GRAYSCALE), np.uint8)
     noisy = np.clip(photo.astype(np.int16) + np.random.default_rng(0).integers(-8, 9, photo.shape),
                     0, 255).astype(np.uint8)  # fmt: skip
@@ -261,7 +232,7 @@ def test_mapping_problems_name_the_file(tmp_path: Path) -> None:
         "typo": ({"lables": {}}, "unknown ['lables']"),
     }
     for stem, (spec, message) in cases.items():
-        path = _mapping(tmp_path / f"{stem}.yaml", **spec)
+        path = write_mapping(tmp_path / f"{stem}.yaml", **spec)
         with pytest.raises(MappingError) as caught:
             load_mapping(path)
         assert str(path) in str(caught.value) and message in str(caught.value), caught.value
@@ -401,10 +372,10 @@ def test_synthetic_scenes_mix_in_at_the_ratio(tmp_path: Path) -> None:
 
 
 def test_synthetic_scenes_are_rendered_when_no_set_is_given(tmp_path: Path) -> None:
-    _write(tmp_path / "src" / "images" / "one.jpg", _picture(7))
+    write_image(tmp_path / "src" / "images" / "one.jpg", _picture(7))
     (tmp_path / "src" / "labels").mkdir()
     (tmp_path / "src" / "labels" / "one.txt").write_text("0 0.5 0.5 0.2 0.2\n")
-    mapping = _mapping(tmp_path / "m.yaml", names=["rat"], labels={"rat": "rat"})
+    mapping = write_mapping(tmp_path / "m.yaml", names=["rat"], labels={"rat": "rat"})
     out = tmp_path / "out"
     err = io.StringIO()
     with contextlib.redirect_stderr(err):
@@ -421,110 +392,3 @@ def test_synthetic_scenes_are_rendered_when_no_set_is_given(tmp_path: Path) -> N
 
 
 # -- bench/realdata.py -----------------------------------------------------------------------
-
-
-def test_average_precision_hand_computed() -> None:
-    # 3 boxes; detections by score: hit, miss, hit, miss. Precision envelope 1 up to recall
-    # 1/3, 2/3 up to 2/3, never recall 1: AP = 1/3 * 1 + 1/3 * 2/3 = 5/9.
-    assert average_precision([0.9, 0.8, 0.7, 0.6], [True, False, True, False], 3) == \
-        pytest.approx(5 / 9)  # fmt: skip
-    assert average_precision([0.3, 0.9], [True, False], 1) == pytest.approx(0.5)  # order by score
-    assert average_precision([], [], 2) == 0.0
-    assert np.isnan(average_precision([0.5], [False], 0))
-
-
-def test_thresholds_chosen_by_f1_and_the_false_pest_cap() -> None:
-    every = frozenset(CLASS_NAMES)
-
-    def photo(n: int, *boxes: Box) -> Photo:
-        return Photo(Path(f"p{n}.jpg"), boxes, every, frozenset(b.cls for b in boxes))
-
-    def det(cls: str, score: float) -> Detection:
-        return Detection(cls, score, 0, 0, 10, 10)
-
-    rat, head = Box("rat", 0, 0, 10, 10), Box("head_bare", 0, 0, 10, 10)
-    photos = [photo(n, rat) for n in range(10)] + [photo(10 + n) for n in range(10)]
-    found = [[det("rat", 0.5 if n < 5 else 0.8)] for n in range(10)]
-    found += [[det("rat", 0.6)] if n < 5 else [] for n in range(10)]  # false rats on pest-free
-    photos += [photo(20 + n, head) for n in range(4)]
-    found += [[det("head_bare", 0.9)] for _ in range(4)]
-    found[10:14] = [[*f, det("head_bare", 0.45)] for f in found[10:14]]  # false heads
-    chosen = choose_thresholds(photos, found, EVIDENCE)
-    # rat: every threshold up to 0.6 lets 5 false rats per 14 pest-free photos through; above
-    # it, half the rats at precision 1. head_bare: 0.5 drops only the false ones.
-    assert chosen["rat"] == 0.65 and chosen["head_bare"] == 0.5
-    assert chosen["cockroach"] == 0.4  # nothing to find, nothing false: the lowest candidate
-    assert set(chosen) == set(EVIDENCE)
-
-
-def test_runtime_thresholds_are_the_hub_defaults() -> None:
-    thr = runtime_thresholds(DetectorConfig(), DetectionConfig())
-    own = {"rat": 0.7, "cockroach": 0.5, "hand_bare": 0.55}
-    assert {c: thr[c] for c in own} == own
-    assert {c: t for c, t in thr.items() if c not in own} == dict.fromkeys(
-        [c for c in CLASS_NAMES if c not in own], 0.4)  # fmt: skip
-
-
-def test_grid_views_are_squares_of_at_least_the_input() -> None:
-    views = grid_views(1280, 720, 320, 2)
-    assert views[0] is None and len(views) == 5
-    # Each 640 x 360 cell in the smallest square around it that is at least the input.
-    assert all(isinstance(v, Region) and v.width == v.height == 640 for v in views[1:])
-    assert grid_views(640, 480, 320, 2)[1:] == [Region(0, 0, 320, 320), Region(320, 0, 640, 320),
-                                                Region(0, 160, 320, 480),
-                                                Region(320, 160, 640, 480)]  # fmt: skip
-    assert grid_views(240, 240, 320, 2) == [None, Region(0, 0, 240, 240)]
-    assert grid_views(640, 360, 320, 0) == [None]
-
-
-def test_bench_on_real_inference(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """A drawn kitchen with its boxes and a flat grey wall, through the shipped INT8 model."""
-    data = tmp_path / "plain"
-    scene = render_scene(1_000_001, size=640)
-    h, w = scene.image.shape[:2]
-    _write(data / "images" / "kitchen.jpg", scene.image, cv2.IMWRITE_JPEG_QUALITY, 95)
-    (data / "labels").mkdir()
-    lines = [line for b in scene.boxes if (line := to_yolo_line(b, w, h)) is not None]
-    (data / "labels" / "kitchen.txt").write_text("\n".join(lines) + "\n")
-    _write(data / "images" / "wall.jpg", np.full((360, 640, 3), 128, np.uint8))
-    (data / "labels" / "wall.txt").write_text("")
-    assert bench_main(["--data", str(data), "--json", str(tmp_path / "r.json")]) == 0
-    out = capsys.readouterr().out.splitlines()
-    report = json.loads((tmp_path / "r.json").read_text())
-    assert out[0].startswith("2 photos from ") and "views per photo" in out[0]
-    assert out[1].split() == ["class", "images", "boxes", "AP50", "thr", "R", "P", "hit"]
-    rows = {r["name"]: r for r in report["classes"]}
-    truth = {c: sum(b.cls == c for b in scene.boxes) for c in CLASS_NAMES}
-    table = [line.split() for line in out[2:] if line.split()[0] in CLASS_NAMES]
-    assert table and {r[0] for r in table} >= {"person", "rat"}
-    for name, images, boxes, *cells in table:
-        assert int(boxes) == truth[name] == rows[name]["boxes"]
-        assert int(images) == (1 if truth[name] else 0) == rows[name]["images"]
-        assert all(c == "-" or 0 <= float(c) <= 1 for c in cells)
-    assert rows["person"]["recall"] > 0.5 and rows["person"]["hit_rate"] == 1.0  # drawn people
-    pests = sum(truth[p] for p in ("rat", "cockroach"))
-    assert report["pest_free_images"] == (1 if pests else 2)
-    assert sum(line.startswith("false ") for line in out) == 2
-
-
-def test_bench_empty_photo_gives_no_hit(tmp_path: Path) -> None:
-    """A source that says each photo shows a person (unboxed); its one photo is a bare grey
-    wall: person is scored per image only, and nothing may be found there."""
-    _write(tmp_path / "walls" / "images" / "wall.jpg", np.full((360, 640, 3), 128, np.uint8))
-    (tmp_path / "walls" / "labels").mkdir()
-    (tmp_path / "walls" / "labels" / "wall.txt").write_text("")  # a negative
-    mapping = _mapping(tmp_path / "walls.yaml", name="walls", names=["wall"],
-                       labels={"wall": "drop"}, shown_unboxed=["person"])  # fmt: skip
-    out = tmp_path / "out"
-    with contextlib.redirect_stderr(io.StringIO()):
-        assert bkhub(["dataset", "build", "--out", str(out), "--val", "0", "--source",
-                      str(mapping), str(tmp_path / "walls")]) == 0  # fmt: skip
-    report, problems, _ = evaluate([out], model=MODEL, split="train")
-    assert not problems and report.images == 1 and report.pest_free_images == 1
-    person = next(r for r in report.classes if r.name == "person")
-    assert (person.images, person.boxes, person.ap50, person.hit_rate) == (1, 0, None, 0.0)
-    assert report.false_per_100 == {"rat": 0.0, "cockroach": 0.0}
-    assert all(r.precision is None for r in report.classes)
-    lines = format_report(report).splitlines()
-    assert lines[2].split() == ["person", "1", "0", "-", "0.40", "-", "-", "0.000"]
-    assert len(lines) == 5  # header, columns, person, the two pest lines

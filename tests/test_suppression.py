@@ -97,6 +97,7 @@ async def test_proposals_are_scoped_and_only_a_principal_or_above_decides(web: W
     ]:
         r = await web.client.post(target, json=body, headers=headers)
         assert r.status_code == status, (headers, body, r.text)
+
     async def decided() -> int:  # besides the one seed_district puts on every school
         async with web.hub.db.session() as s:
             n = await s.scalar(select(func.count(SuppressionZone.id)))
