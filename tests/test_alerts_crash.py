@@ -3,13 +3,6 @@ as a receiver that honours the idempotency key sees them."""
 
 from __future__ import annotations
 
-import asyncio
-import json
-import os
-import signal
-import sys
-from pathlib import Path
-
 from sqlalchemy import func, select
 
 from hub.alerts.outbox import raise_event
@@ -17,32 +10,11 @@ from hub.alerts.routing import AlertPolicy
 from storage.db.database import Database
 from storage.db.models_alerts import AlertMessage
 from tests.alert_receivers import WEBHOOK_SECRET, HttpReceiver
+from tests.alert_worker_proc import kill, spawn
 from tests.alerting import hub_config, routing, seed_registry, violation
 from tests.waiting import eventually
 
-REPO = Path(__file__).resolve().parent.parent
 EVENTS = 20
-
-
-async def _spawn(db_url: str, alerts: dict[str, object]) -> asyncio.subprocess.Process:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "tests.alert_worker_proc",
-        db_url,
-        json.dumps(alerts),
-        cwd=REPO,
-        stdout=asyncio.subprocess.PIPE,
-    )
-    assert proc.stdout is not None
-    async with asyncio.timeout(30):
-        assert (await proc.stdout.readline()).strip() == b"ready"
-    return proc
-
-
-async def _kill(proc: asyncio.subprocess.Process) -> None:
-    os.kill(proc.pid, signal.SIGKILL)
-    await proc.wait()
 
 
 async def _pending(db: Database) -> int:
@@ -66,12 +38,12 @@ async def test_kill_9_with_alerts_pending_delivers_each_once_after_restart(
         async with db.session() as session:
             await raise_event(session, violation(cameras[n % 3], "rat"), policy=policy)
     try:
-        first = await _spawn(db_url, alerts)
+        first = await spawn(db_url, alerts)
         await eventually(lambda: len(receiver.messages) >= 5, within=60, what="some alerts")
-        await _kill(first)
+        await kill(first)
         left = await _pending(db)
         assert left > 0, "the kill came too late to leave alerts pending"
-        second = await _spawn(db_url, alerts)
+        second = await spawn(db_url, alerts)
         try:
             await eventually(lambda: len(receiver.unique()) == EVENTS, within=60, what="all")
 
@@ -80,7 +52,7 @@ async def test_kill_9_with_alerts_pending_delivers_each_once_after_restart(
 
             await eventually(drained, within=30, what="no message left pending")
         finally:
-            await _kill(second)
+            await kill(second)
     finally:
         receiver.stop()
     assert len(receiver.keys) == EVENTS

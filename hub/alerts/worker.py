@@ -6,6 +6,12 @@ other channels carry on in their own tasks. Each message is claimed (attempts + 
 before it is rendered and sent and marked sent right after, so a crash repeats at most the
 one message in flight, with the same idempotency key. Notices (notices.py) have no events
 and go through the same queue.
+
+Several hubs may share one outbox on PostgreSQL. A claim names its worker and lasts one send
+(claimed_until); rows already locked by another worker's claim are skipped. Before each send the
+worker renews its claim on that one message, compare-and-set on its own name: a message whose
+claim lapsed while earlier ones of the batch went out, and that another worker took, is left
+to that worker. A worker killed mid-batch holds its messages only until the claims lapse.
 """
 
 from __future__ import annotations
@@ -14,12 +20,13 @@ import asyncio
 import contextlib
 import json
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Final
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 
 from hub.config.alerts import DeliveryConfig
 from hub.ingest.backoff import Backoff
@@ -47,6 +54,7 @@ __all__ = ["DeliveryWorker", "SnapshotSource"]
 SnapshotSource = Callable[[str], Awaitable[bytes | None]]
 _BATCH: Final = 20  # due messages claimed per transaction; order is kept across rounds
 _GRACE_S: Final = 5.0  # on top of the channel's own timeout before a send is abandoned
+_CLAIM_MARGIN_S: Final = 5.0  # a claim outlasts the longest send by this much
 
 
 class DeliveryWorker:
@@ -72,6 +80,7 @@ class DeliveryWorker:
         self._snapshots = snapshots
         self._wakes = {name: asyncio.Event() for name in channels}
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self.name = uuid.uuid4().hex  # this worker's name on its claims
 
     def start(self) -> None:
         for name in self._channels:
@@ -87,6 +96,10 @@ class DeliveryWorker:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        try:  # another hub need not wait for the claims of one that stopped to lapse
+            await self._release_claims(None)
+        except Exception:
+            log.exception("alerts: cannot release this worker's claims")
 
     def wake(self) -> None:
         """New messages were committed: look now instead of at the next poll."""
@@ -102,7 +115,7 @@ class DeliveryWorker:
         while True:
             wake.clear()
             try:
-                batch = await self._claim(name)
+                batch = await self._claim(channel)
             except Exception:
                 log.exception("alerts: cannot read the outbox of channel %s", name)
                 batch = []
@@ -111,46 +124,64 @@ class DeliveryWorker:
                     async with asyncio.timeout(cfg.poll_s):
                         await wake.wait()
                 continue
-            for message_id, message in batch:
+            for n, (message_id, message) in enumerate(batch):
+                if not await self._renew(channel, message_id):
+                    continue  # its claim lapsed and another worker holds it now
                 if not await self._deliver(channel, message_id, message):
+                    # The rest of the batch waits behind this one, in order, claimable again.
+                    try:
+                        await self._release_claims([later for later, _ in batch[n + 1 :]])
+                    except Exception:  # they wait for their claims to lapse
+                        log.exception("alerts: cannot release the claims of channel %s", name)
                     # A dead receiver is not hammered by new alerts: the wait is not woken.
                     await asyncio.sleep(backoff.next_delay())
                     break
                 backoff.reset()
 
-    async def _claim(self, name: str) -> list[tuple[int, Outgoing]]:
+    def _lease(self, channel: Channel) -> timedelta:
+        return timedelta(seconds=channel.timeout_s + _GRACE_S + _CLAIM_MARGIN_S)
+
+    async def _claim(self, channel: Channel) -> list[tuple[int, Outgoing]]:
         """Claim the channel's due messages, oldest first, and render them: one transaction.
 
         Claiming counts an attempt. The UPDATE locks the rows, so an event joining one of them
         (outbox._history) either committed before and is rendered here, or sees attempts > 0
-        and starts a new message.
+        and starts a new message. On PostgreSQL, rows another worker is claiming right now are
+        skipped, and the UPDATE takes only rows whose claim is still free when it runs.
         """
         now = self._clock()
+        free = or_(AlertMessage.claimed_until.is_(None), AlertMessage.claimed_until <= now)
         async with self._db.session() as session:
             ids = list(
                 await session.scalars(
                     select(AlertMessage.id)
                     .where(
-                        AlertMessage.channel == name,
+                        AlertMessage.channel == channel.name,
                         AlertMessage.status == MessageStatus.PENDING,
                         AlertMessage.due_at <= now,
+                        free,
                     )
                     .order_by(AlertMessage.id)
                     .limit(_BATCH)
+                    .with_for_update(skip_locked=True)
                 )
             )
             if not ids:
                 return []
-            await session.execute(
+            claimed = await session.scalars(
                 update(AlertMessage)
-                .where(AlertMessage.id.in_(ids), AlertMessage.status == MessageStatus.PENDING)
-                .values(attempts=AlertMessage.attempts + 1)
+                .where(AlertMessage.id.in_(ids), AlertMessage.status == MessageStatus.PENDING, free)
+                .values(
+                    attempts=AlertMessage.attempts + 1,
+                    claimed_by=self.name,
+                    claimed_until=now + self._lease(channel),
+                )
+                .returning(AlertMessage.id)
             )
+            ids = list(claimed)
             messages = list(
                 await session.scalars(
-                    select(AlertMessage)
-                    .where(AlertMessage.id.in_(ids), AlertMessage.status == MessageStatus.PENDING)
-                    .order_by(AlertMessage.id)
+                    select(AlertMessage).where(AlertMessage.id.in_(ids)).order_by(AlertMessage.id)
                 )
             )
             events: dict[int, list[Event]] = {}
@@ -237,15 +268,52 @@ class DeliveryWorker:
             return False
         return ok
 
+    async def _renew(self, channel: Channel, message_id: int) -> bool:
+        """Extend this worker's claim on one message for one send; False if it holds it no more.
+
+        A database error is a False too: the message is sent once its claim lapses."""
+        try:
+            async with self._db.session() as session:
+                renewed = await session.scalars(
+                    update(AlertMessage)
+                    .where(
+                        AlertMessage.id == message_id,
+                        AlertMessage.status == MessageStatus.PENDING,
+                        AlertMessage.claimed_by == self.name,
+                    )
+                    .values(claimed_until=self._clock() + self._lease(channel))
+                    .returning(AlertMessage.id)
+                )
+                return renewed.first() is not None
+        except Exception:
+            log.exception("alerts: cannot renew the claim on message %d", message_id)
+            return False
+
     async def _finish(
         self, message_id: int, status: MessageStatus, *, sent_at: datetime | None, error: str | None
     ) -> None:
+        # claimed_by stays: which worker sent it. A retry is free to be claimed at once.
         async with self._db.session() as session:
             await session.execute(
                 update(AlertMessage)
                 .where(AlertMessage.id == message_id)
-                .values(status=status, sent_at=sent_at, last_error=error and error[:2000])
+                .values(
+                    status=status,
+                    sent_at=sent_at,
+                    last_error=error and error[:2000],
+                    claimed_until=None,
+                )
             )
+
+    async def _release_claims(self, ids: list[int] | None = None) -> None:
+        """Free this worker's claims on the given pending messages (None: on all of them)."""
+        mine = [AlertMessage.claimed_by == self.name, AlertMessage.status == MessageStatus.PENDING]
+        if ids is not None:
+            if not ids:
+                return
+            mine.append(AlertMessage.id.in_(ids))
+        async with self._db.session() as session:
+            await session.execute(update(AlertMessage).where(*mine).values(claimed_until=None))
 
     async def pending(self) -> dict[str, int]:
         async with self._db.session() as session:

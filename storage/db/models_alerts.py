@@ -66,6 +66,10 @@ class AlertMessage(Base):
         String(16), default=MessageKind.EVENT, server_default=MessageKind.EVENT.value
     )
     body: Mapped[str | None] = mapped_column(Text)  # a notice's JSON: type, title, text, markdown
+    # The delivery worker holding the message (hub/alerts/worker.py), until claimed_until:
+    # several hubs share one outbox on PostgreSQL, and a claim that outlives its holder expires.
+    claimed_by: Mapped[str | None] = mapped_column(String(32))
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class AlertMessageEvent(Base):
