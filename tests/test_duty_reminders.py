@@ -284,10 +284,18 @@ async def test_quiet_hours_hold_a_reminder_but_duty_hours_not_past_its_deadline(
     assert await job.run_once() == 2
     await eventually(lambda: len(mailbox.mails) == 1, within=30, what="赵校长's mail, now")
     assert mailbox.mails[0]["X-Envelope-To"] == "zhao@sfsy.example.edu"
-    async with db.session() as s:
-        pending_mail = (AlertMessage.status == "pending", AlertMessage.channel == "mail")
-        held = await s.scalar(select(AlertMessage).where(*pending_mail))
-    assert held is not None and held.address == "wang@dcxx.example.edu"
+    pending_mail = (AlertMessage.status == "pending", AlertMessage.channel == "mail")
+
+    async def pending_mails() -> list[AlertMessage]:
+        async with db.session() as s:
+            return list(await s.scalars(select(AlertMessage).where(*pending_mail)))
+
+    async def one_held() -> bool:  # 赵校长's row is marked sent just after the mailbox has it
+        return len(await pending_mails()) == 1
+
+    await eventually(one_held, within=30, what="one mail held")
+    (held,) = await pending_mails()
+    assert held.address == "wang@dcxx.example.edu"
     assert held.due_at == datetime(2026, 12, 12, 12, 0, tzinfo=TZ)  # the end of quiet hours
     clock.advance(hours=2)
     side.alerts.wake()

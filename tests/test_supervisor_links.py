@@ -195,12 +195,14 @@ async def test_a_link_watches_only_its_schools_live_views(web: WebApp) -> None:
 
 async def test_an_expired_link_is_refused(web: WebApp) -> None:
     d = await seed_district(web)
+    # Far enough ahead that a busy machine still creates and uses it before it expires.
+    expires = datetime.now(UTC) + timedelta(seconds=5)
     made = await _create(
-        web, await _as(web, d, "principal-e1"), "sch-e1", expires_at=_later(seconds=1)
+        web, await _as(web, d, "principal-e1"), "sch-e1", expires_at=expires.isoformat()
     )
     link = _bearer(made.json()["secret"])
     assert (await web.client.get("/api/watch", headers=link)).status_code == 200
-    await asyncio.sleep(1.2)
+    await asyncio.sleep((expires - datetime.now(UTC)).total_seconds() + 0.2)
     for method, url in (("GET", "/api/watch"), ("POST", "/api/cameras/cam-e1a/whep")):
         r = await web.client.request(method, url, headers=link)
         assert r.status_code == 401 and r.json()["error"]["code"] == "link_expired", url
