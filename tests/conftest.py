@@ -20,7 +20,7 @@ from tests.media import make_h264_mp4
 from tests.waiting import eventually
 from tests.webapp import WebApp, district_config, serve_app
 
-pytest_plugins = ["tests.s3server"]  # the s3_server fixture
+pytest_plugins = ["tests.s3server", "tests.natsserver"]  # the s3_server, nats_server fixtures
 
 PG_ADMIN_URL = os.environ.get(
     "BKHUB_TEST_PG_ADMIN_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"

@@ -196,6 +196,7 @@ def test_public_api_is_pinned() -> None:
             "AlertsConfig",
             "Camera",
             "CanteenGrade",
+            "ClusterConfig",
             "ConfigError",
             "ConfigProblem",
             "DatabaseConfig",
@@ -233,3 +234,16 @@ def test_public_api_is_pinned() -> None:
     )
     for name in hub.config.__all__:
         assert getattr(hub.config, name) is not None
+
+
+def test_cluster_is_off_by_default_and_checks_its_timings() -> None:
+    assert not HubConfig().cluster.enabled
+    on = HubConfig.model_validate({"cluster": {"nats_url": "nats://10.0.0.5:4222", "node": "n1"}})
+    assert on.cluster.enabled
+    assert "10.0.0.5" not in repr(on.cluster)  # the URL may carry a password
+    with pytest.raises(ValidationError, match="at most a third of lease_ttl_s"):
+        HubConfig.model_validate({"cluster": {"lease_ttl_s": 6, "renew_every_s": 3}})
+    with pytest.raises(ValidationError, match="not a nats:// URL"):
+        HubConfig.model_validate({"cluster": {"nats_url": "http://10.0.0.5"}})
+    with pytest.raises(ValidationError, match="invalid id"):
+        HubConfig.model_validate({"cluster": {"node": "Node 1"}})

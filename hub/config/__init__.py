@@ -5,6 +5,7 @@ Use ``load_config(path)``; it raises ``ConfigError`` listing every problem in th
 
 from .alerts import AlertChannel, AlertsConfig, EscalationConfig, WebhookChannel
 from .camera import Camera, OnvifEndpoint, RoomKind
+from .cluster import ClusterConfig
 from .database import DatabaseConfig
 from .detector import DetectorBackend, DetectorConfig
 from .district import CanteenGrade, DistrictInfo, Kitchen, School, SchoolKind, Town
@@ -25,6 +26,7 @@ __all__ = [
     "AlertsConfig",
     "Camera",
     "CanteenGrade",
+    "ClusterConfig",
     "ConfigError",
     "ConfigProblem",
     "DatabaseConfig",

@@ -11,6 +11,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from ._base import Section
 from .alerts import AlertsConfig
 from .camera import Camera
+from .cluster import ClusterConfig
 from .database import DatabaseConfig
 from .detection import DetectionConfig
 from .detector import DetectorConfig
@@ -65,6 +66,9 @@ class HubConfig(Section):
     )
     supervision: SupervisionConfig = Field(
         default_factory=SupervisionConfig, description="Inspection and accompany-meal duties."
+    )
+    cluster: ClusterConfig = Field(
+        default_factory=ClusterConfig, description="Several hub nodes on NATS (off: one node)."
     )
 
     # Indexes built once after validation; the model is frozen so they never go stale.

@@ -1,0 +1,1 @@
+"""Several hub nodes sharing one district: camera leases, fair shares, hand-over."""
