@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import partial
 from pathlib import Path
 from typing import Final
 from zoneinfo import ZoneInfo
 
 from hub.alerts import AlertService
-from hub.config import Camera, HubConfig
+from hub.cluster.owner import CameraOwner
+from hub.config import Camera, HubConfig, School, node_name
 from hub.detection import DetectionService
 from hub.health import HealthService, HubProbe
 from hub.ingest.backoff import Backoff
@@ -148,8 +151,22 @@ class Hub:
         # Sub-streams are pulled only while a live viewer needs one (web.live).
         self.substreams = SubStreams.from_config(config)
         self.state = HubState.NEW
+        # In a cluster (cluster.nats_url) the cameras this node runs are the ones it holds a
+        # lease on; the owner attaches and detaches them while the hub runs.
+        self.owner: CameraOwner | None = None
+        if config.cluster.enabled:
+            self.owner = CameraOwner(
+                config.cluster,
+                node_name(config.cluster),
+                [c.id for _, c in config.iter_cameras() if c.enabled],
+                attach=self.attach_camera,
+                detach=self.detach_camera,
+            )
+        self._attaching = asyncio.Lock()  # attach, detach and stop one at a time
 
-    async def start(self) -> None:
+    async def start(self, *, attach_all: bool = True) -> None:
+        """Start the hub; with `attach_all` every enabled camera, else none (an owner of a
+        varying set of cameras attaches and detaches them while the hub runs)."""
         if self.state is not HubState.NEW:
             raise RuntimeError(f"hub cannot start from state {self.state}")
         await self.db.start()
@@ -159,49 +176,106 @@ class Hub:
         self.status_writer.start()
         self.maintenance.start()
         self.reminders.start()
-        ingest = self.config.ingest
-        timings = IngestTimings(
-            open_timeout_s=ingest.open_timeout_s, transport=str(ingest.rtsp_transport)
-        )
-        for school, camera in self.config.iter_cameras():
-            if not camera.enabled:
-                continue
-            source = camera_source(camera)
-            supervisor = CameraSupervisor(
-                camera.id,
-                source,
-                listener=self.status_writer,
-                backoff=Backoff(
-                    initial_s=ingest.backoff_initial_s,
-                    max_s=ingest.backoff_max_s,
-                    jitter=ingest.backoff_jitter,
-                ),
-                timings=timings,
-            )
-            recorder = None
-            if self.config.recording.enabled:
-                recorder = SegmentRecorder(
-                    camera_id=camera.id,
-                    school_id=school.id,
-                    subscription=supervisor.fanout.subscribe("recorder"),
-                    spool=self.spool,
-                    segment_seconds=self.config.recording.segment_seconds,
-                    on_segment=self.archive.segment_finished,
-                )
-                recorder.start()
-            self.health.watch(camera.id, school.id, camera.kitchen, supervisor, source.onvif)
-            sampler = self.health.sampler(camera.id)  # one decode serves health and detection
-            if sampler is not None:
-                self.detection.watch(camera, school.id, sampler, supervisor.fanout)
-                self.frames.watch(camera.id, sampler.subscribe("evidence", 1, full_color=True))
-            supervisor.start()
-            self.cameras[camera.id] = CameraEntry(camera.id, school.id, supervisor, recorder)
+        if attach_all and self.owner is None:
+            for school, camera in self.config.iter_cameras():
+                if camera.enabled:
+                    self._attach(school, camera)
         await self.health.start()
         await self.detection.start()  # a model that cannot load is logged; the hub runs on
         self.state = HubState.RUNNING
         log.info("hub running: %d cameras", len(self.cameras))
+        if self.owner is not None:
+            self.owner.start()
+
+    def owned_cameras(self) -> set[str]:
+        """The ids of the attached cameras."""
+        return set(self.cameras)
+
+    async def attach_camera(self, camera_id: str) -> None:
+        """Start ingest, recording, health and detection for one configured, enabled camera
+        of a running hub. Idempotent; a hub stopping or stopped attaches nothing."""
+        school, camera = self._configured(camera_id)
+        async with self._attaching:
+            if self.state is HubState.NEW:
+                raise RuntimeError("hub not started: attach cameras after start()")
+            if self.state is HubState.RUNNING and camera_id not in self.cameras:
+                self._attach(school, camera)
+                log.info("%s attached", camera_id)
+
+    async def detach_camera(self, camera_id: str) -> None:
+        """Stop the camera's components: detection (open violations end, a clip in progress
+        is written), health (its open problems stay open for the next owner), the RTSP
+        session, then the recorder (its current segment goes to the spool and the archive).
+        Idempotent; harmless while or after the hub stops (stop() stops every camera)."""
+        async with self._attaching:
+            entry = self.cameras.pop(camera_id, None) if self.state is HubState.RUNNING else None
+            if entry is None:
+                return
+            self.frames.unwatch(camera_id)
+            steps: tuple[Callable[[], Awaitable[None]], ...] = (
+                partial(self.detection.unwatch, camera_id),
+                partial(self.health.unwatch, camera_id),
+                entry.supervisor.stop,
+                partial(_stop_recorders, [entry]),
+            )
+            for step in steps:
+                try:
+                    await step()
+                except Exception:
+                    log.exception("%s: detach step failed", camera_id)
+            log.info("%s detached", camera_id)
+
+    def _configured(self, camera_id: str) -> tuple[School, Camera]:
+        for school, camera in self.config.iter_cameras():
+            if camera.id == camera_id:
+                if not camera.enabled:
+                    raise ValueError(f"camera {camera_id!r} is disabled in the config")
+                return school, camera
+        raise KeyError(f"no camera {camera_id!r} in the config")
+
+    def _attach(self, school: School, camera: Camera) -> None:
+        ingest = self.config.ingest
+        source = camera_source(camera)
+        supervisor = CameraSupervisor(
+            camera.id,
+            source,
+            listener=self.status_writer,
+            backoff=Backoff(
+                initial_s=ingest.backoff_initial_s,
+                max_s=ingest.backoff_max_s,
+                jitter=ingest.backoff_jitter,
+            ),
+            timings=IngestTimings(
+                open_timeout_s=ingest.open_timeout_s, transport=str(ingest.rtsp_transport)
+            ),
+        )
+        recorder = None
+        if self.config.recording.enabled:
+            recorder = SegmentRecorder(
+                camera_id=camera.id,
+                school_id=school.id,
+                subscription=supervisor.fanout.subscribe("recorder"),
+                spool=self.spool,
+                segment_seconds=self.config.recording.segment_seconds,
+                on_segment=self.archive.segment_finished,
+            )
+            recorder.start()
+        # Health and detection start this camera's parts at once when already running.
+        self.health.watch(camera.id, school.id, camera.kitchen, supervisor, source.onvif)
+        sampler = self.health.sampler(camera.id)  # one decode serves health and detection
+        if sampler is not None:
+            self.detection.watch(camera, school.id, sampler, supervisor.fanout)
+            self.frames.watch(camera.id, sampler.subscribe("evidence", 1, full_color=True))
+        supervisor.start()
+        self.cameras[camera.id] = CameraEntry(camera.id, school.id, supervisor, recorder)
 
     async def stop(self) -> None:
+        if self.owner is not None and self.state is HubState.RUNNING:
+            await self.owner.stop()  # stops its cameras, then hands their leases back
+        async with self._attaching:  # an attach or detach under way finishes first
+            await self._stop()
+
+    async def _stop(self) -> None:
         if self.state is not HubState.RUNNING:
             return
         # Reverse order of start; a failing step must not leave the later ones running.
@@ -228,10 +302,7 @@ class Hub:
     async def _stop_ingest(self) -> None:
         await self.substreams.stop()
         await asyncio.gather(*(entry.supervisor.stop() for entry in self.cameras.values()))
-        # Each recorder finishes its current segment into the spool (a blocking remux).
-        await asyncio.gather(
-            *(asyncio.to_thread(e.recorder.stop) for e in self.cameras.values() if e.recorder)
-        )
+        await _stop_recorders(self.cameras.values())
 
     async def _snapshot(self, key: str) -> bytes | None:
         """A snapshot's bytes for an alert, or None when missing or too big to attach."""
@@ -247,6 +318,12 @@ class Hub:
         towns, schools, cameras = registry_rows(self.config)
         async with self.db.session() as session:
             await repo.sync_registry(session, towns, schools, cameras)
+
+
+async def _stop_recorders(entries: Iterable[CameraEntry]) -> None:
+    """Each recorder finishes its current segment into the spool (a blocking remux), which
+    the archive then stores."""
+    await asyncio.gather(*(asyncio.to_thread(e.recorder.stop) for e in entries if e.recorder))
 
 
 def registry_rows(

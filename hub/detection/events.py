@@ -57,6 +57,10 @@ class CameraRef:
     school_id: str
 
 
+def _clip_task_name(camera_id: str) -> str:
+    return f"{camera_id}:clip"
+
+
 def _utc(epoch: float) -> datetime:
     return datetime.fromtimestamp(epoch, UTC)
 
@@ -141,6 +145,17 @@ class ViolationEvents:
             await self._writer
         self._writer = self._retry = None
 
+    def close_left_open(self, camera_ids: list[str]) -> None:
+        """Queue what start() does first, for cameras watched later: their events a previous
+        watcher left open end at their last known moment (before any new event's row)."""
+        self._submit(lambda: self._close_stale(camera_ids))
+
+    async def clips_written(self, camera_id: str) -> None:
+        """Wait (as stop() does) for the camera's clips in progress to be written."""
+        mine = {t for t in self._clips if t.get_name() == _clip_task_name(camera_id)}
+        if mine:
+            await asyncio.wait(mine, timeout=_STOP_WAIT_S)
+
     @property
     def backlog(self) -> int:
         return self._queue.qsize()
@@ -190,7 +205,7 @@ class ViolationEvents:
         self._submit(lambda: self._open(event_id, camera, op, frame, detections))
         if ring is not None:
             task = asyncio.create_task(
-                self._clip(event_id, camera, op, ring), name=f"{camera.camera_id}:clip"
+                self._clip(event_id, camera, op, ring), name=_clip_task_name(camera.camera_id)
             )
             self._clips.add(task)
             task.add_done_callback(self._clips.discard)

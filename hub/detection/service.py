@@ -3,7 +3,7 @@
     detection = DetectionService(config, db, store, raise_event=alerts.raise_event)
     detection.watch(camera, school_id, sampler, supervisor.fanout)   # per camera
     await detection.start()     # a model that cannot load: logged, the hub runs on without
-    ...
+    detection.watch(...); await detection.unwatch(camera_id)  # cameras come and go meanwhile
     await detection.stop()
 
 The engine loads before any camera subscribes to its sampler, so a hub whose model is
@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -59,6 +59,9 @@ class DetectionState(StrEnum):
     STOPPED = "stopped"
 
 
+_WATCHING: Final = frozenset({DetectionState.NEW, DetectionState.RUNNING})
+
+
 @dataclass(frozen=True, slots=True)
 class _Watch:
     camera: Camera
@@ -94,7 +97,10 @@ class DetectionService:
             post_roll_s=self._det.post_roll_s,
             snapshot_quality=self._det.snapshot_quality,
         )
-        self._watched: list[_Watch] = []
+        self._watched: dict[str, _Watch] = {}
+        self._loading: set[asyncio.Task[None]] = set()  # suppression zones of a new camera
+        self._leaving: set[asyncio.Task[None]] = set()  # cameras being unwatched
+        self._stopping = False
         self.cameras: dict[str, CameraDetector] = {}
         self.state = DetectionState.NEW if config.detector.enabled else DetectionState.DISABLED
         self.error: str | None = None
@@ -102,14 +108,33 @@ class DetectionService:
     def watch(
         self, camera: Camera, school_id: str, sampler: FrameSampler, fanout: PacketFanout
     ) -> None:
-        """Detect on this camera (if its rules say so); call before start()."""
-        if (
-            self.state is DetectionState.NEW
-            and camera.enabled
-            and camera.detection.enabled
-            and self._rules(camera)
-        ):
-            self._watched.append(_Watch(camera, school_id, sampler, fanout))
+        """Detect on this camera (if its rules say so): before start(), or while running (its
+        detector starts at once). Idempotent."""
+        if not (camera.enabled and camera.detection.enabled and self._rules(camera)):
+            return
+        if camera.id in self._watched or self.state not in _WATCHING or self._stopping:
+            return
+        watch = self._watched[camera.id] = _Watch(camera, school_id, sampler, fanout)
+        if self.state is DetectionState.RUNNING:
+            # What a previous watcher left open is closed before this detector's first event
+            # (one writer, in order); then the accepted suppression zones apply.
+            self.events.close_left_open([camera.id])
+            self._begin(watch)
+            _track(self._loading, self.load_suppressions(camera.id), "detection:zones")
+
+    async def unwatch(self, camera_id: str) -> None:
+        """Stop detecting on a camera: its open violations end at their last sighting and a
+        clip in progress is written with the video it has. Idempotent."""
+        self._watched.pop(camera_id, None)
+        if self._stopping:
+            return  # stop() ends every camera's detector
+        detector = self.cameras.pop(camera_id, None)
+        if detector is not None:  # stop() waits for this before it stops the event writer
+            await asyncio.shield(_track(self._leaving, self._leave(detector), "detection:leave"))
+
+    async def _leave(self, detector: CameraDetector) -> None:
+        await detector.stop()
+        await self.events.clips_written(detector.camera.camera_id)
 
     def _rules(self, camera: Camera) -> frozenset[ViolationType]:
         chosen = camera.detection.rules
@@ -124,19 +149,26 @@ class DetectionService:
             self.state, self.error = DetectionState.FAILED, str(exc)
             log.error("detection not running: %s (the rest of the hub runs on)", exc)
             return
-        await self.events.start([w.camera.id for w in self._watched])
-        for watch in self._watched:
-            detector = self._camera(watch)
-            self.cameras[watch.camera.id] = detector
-            watch.sampler.start()  # idempotent: health may have started it already
-            detector.start()
+        await self.events.start(list(self._watched))
+        for watch in self._watched.values():
+            self._begin(watch)
         await self.load_suppressions()
         self.state = DetectionState.RUNNING
         log.info("detection running on %d cameras", len(self.cameras))
 
+    def _begin(self, watch: _Watch) -> None:
+        detector = self._camera(watch)
+        self.cameras[watch.camera.id] = detector
+        watch.sampler.start()  # idempotent: health may have started it already
+        detector.start()
+
     async def stop(self) -> None:
         if self.state is not DetectionState.RUNNING:
             return
+        self._stopping = True  # no camera is watched from now on
+        for task in list(self._loading):
+            task.cancel()
+        await asyncio.gather(*self._loading, *self._leaving, return_exceptions=True)
         await asyncio.gather(*(detector.stop() for detector in self.cameras.values()))
         await self.engine.stop()
         await self.events.stop()
@@ -242,3 +274,12 @@ class DetectionService:
             for cid, d in self.cameras.items()
         }
         return out
+
+
+def _track(
+    tasks: set[asyncio.Task[None]], work: Coroutine[Any, Any, None], name: str
+) -> asyncio.Task[None]:
+    task = asyncio.create_task(work, name=name)
+    tasks.add(task)
+    task.add_done_callback(tasks.discard)
+    return task

@@ -1,8 +1,8 @@
 """Camera and hub health: checks with hysteresis, history, uptime, health events.
 
     service = HealthService(config, db, HubProbe(...), raise_event=alerts.raise_event)
-    service.watch(camera_id, school_id, kitchen, supervisor, onvif)   # before start()
-    await service.start() ... await service.stop()
+    service.watch(camera_id, school_id, kitchen, supervisor, onvif)   # before or after start()
+    await service.start() ... await service.unwatch(camera_id) ... await service.stop()
 
 Layout: checks/ (pure judgements, one module each), hysteresis, baseline, schedule (kitchen
 hours), monitor (one camera's checks combined), store (history and events), service (loops),

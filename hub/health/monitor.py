@@ -186,6 +186,15 @@ class CameraMonitor:
                 changes.append(Change(ChangeKind.CLEARED, self.problems.pop(check), at))
         return changes
 
+    def adopt(self, problems: list[Problem]) -> None:
+        """Continue problems a previous watcher of the camera left open (as if raised here):
+        they clear after the usual good streak. A check judged here already keeps its own."""
+        for problem in problems:
+            hyst = self._hyst.get(problem.check)
+            if hyst is not None and problem.check not in self.problems:
+                hyst.active = True
+                self.problems[problem.check] = problem
+
     def judge(self, finding: Finding, at: float) -> list[Change]:
         """Apply a finding made outside the tick (clock readings, recording checks)."""
         return self._apply(at, finding)

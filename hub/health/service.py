@@ -106,7 +106,10 @@ class HealthService:
         supervisor: CameraSupervisor,
         onvif: OnvifSource | None,
     ) -> None:
-        """Monitor a camera; call before start()."""
+        """Monitor a camera, before start() or while running (its sampler starts at once,
+        and it continues the problems its previous watcher left open). Idempotent."""
+        if camera_id in self._cameras:
+            return
         sampler = FrameSampler(
             camera_id,
             supervisor.fanout,
@@ -123,6 +126,22 @@ class HealthService:
             CameraMonitor(camera_id, self._cfg, self._rules),
             onvif,
         )
+        if self._tasks:  # running; before start() the store closes every stale row anyway
+            self._cameras[camera_id].sampler.start()
+            self.store.adopt(camera_id, self._cameras[camera_id].monitor.adopt)
+
+    async def unwatch(self, camera_id: str) -> None:
+        """Stop monitoring a camera. Handing it over is no recovery: its open problems stay
+        open in the history for whoever watches it next (HealthStore.release). Idempotent."""
+        watched = self._cameras.pop(camera_id, None)
+        if watched is None:
+            return
+        await asyncio.to_thread(watched.sampler.stop)
+        self.store.release(camera_id)
+
+    def _watching(self, watched: _Watched) -> bool:
+        """Still watched (a slow check may outlive an unwatch: its findings are dropped)."""
+        return self._cameras.get(watched.camera_id) is watched
 
     def sampler(self, camera_id: str) -> FrameSampler | None:
         """The camera's frame sampler (the detector subscribes to it as well)."""
@@ -189,6 +208,8 @@ class HealthService:
         analysed = await asyncio.to_thread(_analyse_all, work)
         changes: list[Change] = []
         for (w, _frames, _open), findings in zip(work, analysed, strict=True):
+            if not self._watching(w):
+                continue
             changes += w.monitor.apply(findings)
             ticked = w.monitor.tick_findings(
                 w.supervisor.status, w.supervisor.stats.snapshot(), w.sampler.timing.snapshot(), now
@@ -228,6 +249,8 @@ class HealthService:
             except OnvifError as exc:
                 log.debug("%s: ONVIF clock not read: %s", watched.camera_id, exc)
                 return  # an unreachable device shows as offline, not as a clock problem
+        if not self._watching(watched):
+            return
         finding = checks.judge_onvif_clock(info.clock_offset_s, self._cfg.thresholds)
         self.store.submit(watched.monitor.judge(finding, self._clock()))
 

@@ -4,6 +4,11 @@ A raised problem opens a `camera_health_log` row and, when its check notifies, r
 health event through the alerts outbox in the same transaction (school first, then the
 town and district by the alerts escalation). A cleared problem closes both, and stops the
 event's escalation: nobody needs to be chased about a camera that works again.
+
+A camera this hub stops watching while others may take it (`release`) is not recovered: its
+open rows and events stay open, only this hub stops judging it. Whoever watches it next
+(`adopt`) takes those rows over: a problem it finds again continues the open row, one it
+finds gone is closed by it, none is opened twice.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ __all__ = ["EVENT_TYPES", "HealthStore", "RaiseEvent"]
 log = logging.getLogger(__name__)
 
 RaiseEvent = Callable[[AsyncSession, Event], Awaitable[Event]]
+_Job = Callable[[AsyncSession], Awaitable[None]]  # run by the writer, in order with changes
 
 _QUEUE_LIMIT: Final = 10_000  # batches of changes; only reached if the database is stuck
 # Event types as the alerts routing names them (hub.alerts.routing.TYPE_LABELS).
@@ -71,7 +77,7 @@ class HealthStore:
         self._db = db
         self._rules = rules
         self._raise_event = raise_event
-        self._queue: asyncio.Queue[list[Change] | None] = asyncio.Queue(_QUEUE_LIMIT + 1)
+        self._queue: asyncio.Queue[list[Change] | _Job | None] = asyncio.Queue(_QUEUE_LIMIT + 1)
         self._task: asyncio.Task[None] | None = None
         self._open: dict[tuple[str | None, CheckName], int] = {}  # open row ids
         self._monitoring: int | None = None
@@ -111,6 +117,44 @@ class HealthStore:
             self.dropped += len(changes)
             log.error("health: %d changes not persisted (database backlog)", len(changes))
 
+    def adopt(self, camera_id: str, found: Callable[[list[Problem]], None]) -> None:
+        """Take over the camera's open rows (left by its previous watcher); `found` gets
+        them as problems once read, to judge them from then on."""
+
+        async def job(session: AsyncSession) -> None:
+            rows = await session.scalars(
+                select(HealthPeriod).where(
+                    HealthPeriod.camera_id == camera_id, HealthPeriod.ended_at.is_(None)
+                )
+            )
+            problems = []
+            for row in rows:
+                try:
+                    check = CheckName(row.check)
+                except ValueError:
+                    continue  # a check this version does not know
+                self._open.setdefault((camera_id, check), row.id)
+                problems.append(Problem(camera_id, check, row.reason, row.detail or "",
+                                        row.started_at))  # fmt: skip
+            found(problems)
+
+        self._put(job)
+
+    def release(self, camera_id: str) -> None:
+        """Stop writing for the camera; its open rows stay open for the next watcher."""
+
+        async def job(_session: AsyncSession) -> None:
+            for key in [k for k in self._open if k[0] == camera_id]:
+                del self._open[key]
+
+        self._put(job)
+
+    def _put(self, job: _Job) -> None:
+        if self._queue.qsize() < _QUEUE_LIMIT:
+            self._queue.put_nowait(job)
+        else:
+            log.error("health: camera hand-over not persisted (database backlog)")
+
     async def heartbeat(self, now: datetime) -> None:
         """The hub is still watching: extend the monitoring period."""
         if self._monitoring is None:
@@ -126,18 +170,22 @@ class HealthStore:
             log.exception("health: heartbeat not written")
 
     async def _run(self) -> None:
-        while (changes := await self._queue.get()) is not None:
+        while (item := await self._queue.get()) is not None:
             try:
                 async with self._db.session() as session:
-                    for change in changes:
+                    if callable(item):
+                        await item(session)
+                        continue
+                    for change in item:
                         await self._write(session, change)
             except Exception:
-                log.exception("health: cannot persist %d changes", len(changes))
+                what = "a camera hand-over" if callable(item) else f"{len(item)} changes"
+                log.exception("health: cannot persist %s", what)
 
     async def _write(self, session: AsyncSession, change: Change) -> None:
         problem = change.problem
         key = (problem.camera_id, problem.check)
-        if change.kind is ChangeKind.RAISED:
+        if change.kind is ChangeKind.RAISED and key not in self._open:  # else: adopted
             event_id = await self._event(session, problem)
             opened = HealthPeriod(
                 camera_id=problem.camera_id,
@@ -158,7 +206,7 @@ class HealthStore:
         if row is None:
             return
         event = await session.get(Event, row.event_id) if row.event_id else None
-        if change.kind is ChangeKind.REASON:
+        if change.kind is not ChangeKind.CLEARED:  # a new reason, or raised again: adopted
             row.reason, row.detail = problem.reason, problem.detail
             if event is not None:
                 event.detail, event.updated_at = _detail(problem), change.at

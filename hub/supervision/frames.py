@@ -30,6 +30,11 @@ class LatestFrames:
         """Keep the camera's newest frame from `mailbox` (a `full_color` one)."""
         self._mailboxes[camera_id] = mailbox
 
+    def unwatch(self, camera_id: str) -> None:
+        """Forget the camera (its sampler is stopped or handed over): no snapshot of it here."""
+        self._mailboxes.pop(camera_id, None)
+        self._newest.pop(camera_id, None)
+
     def newest(self, camera_id: str) -> SampledFrame | None:
         """The newest live frame of the camera, or None (not watched, no picture yet, stale)."""
         mailbox = self._mailboxes.get(camera_id)
