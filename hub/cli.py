@@ -1,7 +1,7 @@
 """`bkhub`: the hub's command line.
 
 bkhub check-config   validate config.yaml; exit 2 with one line per problem
-bkhub serve          run the hub and its web API
+bkhub serve          run the hub and its web API (--node NAME: one node of a cluster)
 bkhub simulate       run the camera simulator for the configured simulated cameras
 bkhub demo           simulator + hub + web in one command (http://127.0.0.1:8000)
 bkhub cameras        list the cameras and their state
@@ -23,9 +23,10 @@ from pathlib import Path
 
 import httpx
 import uvicorn
+from pydantic import ValidationError
 
 from hub import cli_dataset, cli_detector, cli_report, cli_storage
-from hub.config import ConfigError, HubConfig, load_config
+from hub.config import ConfigError, HubConfig, load_config, with_node
 
 EXIT_CONFIG = 2
 DEFAULT_CONFIG = os.environ.get("BKHUB_CONFIG", "config.yaml")
@@ -63,6 +64,12 @@ async def _serve(config: HubConfig, host: str, port: int) -> None:
 
 def _serve_cmd(args: argparse.Namespace) -> int:
     config = _load(args.config)
+    if args.node is not None:
+        try:
+            config = with_node(config, args.node)
+        except ValidationError as err:
+            print(f"--node {args.node!r}: {err.errors()[0]['msg']}", file=sys.stderr)
+            return EXIT_CONFIG
     asyncio.run(_serve(config, args.host or config.web.host, args.port or config.web.port))
     return 0
 
@@ -175,6 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the hub and its web API")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
+    serve.add_argument("--node", help="this node's name in a cluster (config cluster.node)")
     serve.set_defaults(run=_serve_cmd)
     sub.add_parser("simulate", help="run the camera simulator").set_defaults(run=_simulate_cmd)
     demo = sub.add_parser("demo", help="simulator + hub + web on 127.0.0.1")

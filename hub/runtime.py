@@ -93,6 +93,7 @@ class Hub:
             self.spool,
             self.store,
             quota_bytes=int(config.recording.spool_quota_gb * 1e9),
+            node=node_name(config.cluster) if config.cluster.enabled else None,
         )
         self.status_writer = StatusWriter(self.db, self.stream_stats)
         # Alerts (hub/alerts): outbox delivery and escalation; `self.alerts.raise_event`

@@ -31,7 +31,11 @@ _STOP_GRACE_S: Final = 10.0  # how long stop() waits for the upload under way
 
 
 def segment_row(
-    meta: SegmentMeta, *, now: datetime, status: SegmentStatus = SegmentStatus.SPOOLED
+    meta: SegmentMeta,
+    *,
+    now: datetime,
+    status: SegmentStatus = SegmentStatus.SPOOLED,
+    node: str | None = None,
 ) -> Segment:
     """The database row of a finished segment, as its sidecar describes it."""
     return Segment(
@@ -47,14 +51,23 @@ def segment_row(
         width=meta.width,
         height=meta.height,
         created_at=now,
+        spool_node=node if status == SegmentStatus.SPOOLED else None,
     )
 
 
 class SegmentArchive:
     def __init__(
-        self, db: Database, spool: Spool, store: ObjectStore, *, quota_bytes: int | None = None
+        self,
+        db: Database,
+        spool: Spool,
+        store: ObjectStore,
+        *,
+        quota_bytes: int | None = None,
+        node: str | None = None,
     ) -> None:
         self._db = db
+        # In a cluster every node has its own spool and uploads only what is in it.
+        self._node = node
         self._spool = spool
         self._store = store
         self._quota_bytes = quota_bytes
@@ -153,7 +166,9 @@ class SegmentArchive:
         while self._incoming:
             meta = self._incoming[0]
             async with self._db.session() as session:
-                await repo.add_segment(session, segment_row(meta, now=datetime.now(UTC)))
+                await repo.add_segment(
+                    session, segment_row(meta, now=datetime.now(UTC), node=self._node)
+                )
             self._incoming.popleft()
 
     async def _enforce_quota(self) -> None:
@@ -196,7 +211,7 @@ class SegmentArchive:
     async def _upload_pending(self) -> None:
         while True:
             async with self._db.session() as session:
-                batch = await repo.pending_segments(session, limit=50)
+                batch = await repo.pending_segments(session, limit=50, node=self._node)
             if not batch:
                 return
             for segment in batch:

@@ -18,8 +18,10 @@ def write_config(
     store: str = "{type: local, root: objects}",
     recording: bool = True,
     web: str = "",
+    extra: str = "",
 ) -> Path:
-    """A one-town district with one school holding `cameras` (YAML flow mappings)."""
+    """A one-town district with one school holding `cameras` (YAML flow mappings);
+    `extra`: more top-level YAML."""
     body = "\n".join(f"      - {c}" for c in cameras)
     db = db_url or "sqlite+aiosqlite:///hub.db"
     enabled = "true" if recording else "false"
@@ -40,6 +42,7 @@ recording: {{enabled: {enabled}, segment_seconds: {segment_seconds}, spool_dir: 
 storage: {{object_store: {store}}}
 database: {{url: "{db}"}}
 web: {{port: {web_port}{web_extra}}}
+{extra}
 """
     path = tmp_path / "config.yaml"
     path.write_text(text, encoding="utf-8")

@@ -18,6 +18,8 @@ from hub.config import (
     HubConfig,
     RoomKind,
     load_config,
+    node_name,
+    with_node,
 )
 from tests.configdata import camera_of, district, load_data, problems_of
 
@@ -229,7 +231,9 @@ def test_public_api_is_pinned() -> None:
             "WebConfig",
             "WebhookChannel",
             "load_config",
+            "node_name",
             "resolve_relative_paths",
+            "with_node",
         ]
     )
     for name in hub.config.__all__:
@@ -247,3 +251,8 @@ def test_cluster_is_off_by_default_and_checks_its_timings() -> None:
         HubConfig.model_validate({"cluster": {"nats_url": "http://10.0.0.5"}})
     with pytest.raises(ValidationError, match="invalid id"):
         HubConfig.model_validate({"cluster": {"node": "Node 1"}})
+    named = with_node(HubConfig.model_validate(district() | {"cluster": {"node": "n1"}}), "n2")
+    assert named.cluster.node == node_name(named.cluster) == "n2"
+    assert named.camera("cam-b").room is RoomKind.COLD_DISH  # lookups survive the copy
+    with pytest.raises(ValidationError, match="invalid id"):
+        with_node(on, "bad name")

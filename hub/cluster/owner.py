@@ -60,6 +60,7 @@ class CameraOwner:
         self._clock = clock
         self._bucket = LeaseBucket(cfg.nats_url, cfg.bucket, node=node, ttl_s=cfg.lease_ttl_s)
         self._leases: dict[str, int] = {}  # camera -> revision of our lease
+        self._seen: dict[str, str] = {}  # camera -> node, as the last round read the bucket
         self._released: dict[str, float] = {}  # camera -> when this node handed it back
         self._connected_once = False
         self._settled_at = 0.0
@@ -82,6 +83,11 @@ class CameraOwner:
         for camera in list(self._leases):
             await self._hand_back(camera)
         await self._bucket.close()
+
+    def owners(self) -> dict[str, str]:
+        """camera -> node running it, as of the last round (a few seconds old at most)."""
+        seen = {c: n for c, n in self._seen.items() if n != self.node}
+        return seen | dict.fromkeys(self._leases, self.node)
 
     def status(self) -> OwnerStatus:
         return OwnerStatus(
@@ -110,6 +116,7 @@ class CameraOwner:
         if now < self._settled_at:
             return
         table = await self._bucket.table()
+        self._seen = dict(table.owners)
         for camera, owner in table.owners.items():
             if owner == self.node and camera not in self._leases and camera in self._cameras:
                 # Held under this node's name by its previous run (killed, restarted within

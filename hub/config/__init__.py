@@ -5,7 +5,7 @@ Use ``load_config(path)``; it raises ``ConfigError`` listing every problem in th
 
 from .alerts import AlertChannel, AlertsConfig, EscalationConfig, WebhookChannel
 from .camera import Camera, OnvifEndpoint, RoomKind
-from .cluster import ClusterConfig
+from .cluster import ClusterConfig, node_name
 from .database import DatabaseConfig
 from .detector import DetectorBackend, DetectorConfig
 from .district import CanteenGrade, DistrictInfo, Kitchen, School, SchoolKind, Town
@@ -15,7 +15,7 @@ from .loader import load_config
 from .paths import resolve_relative_paths
 from .recording import RecordingConfig
 from .retention import RetentionConfig, RetentionOverride
-from .root import HubConfig
+from .root import HubConfig, with_node
 from .simulator import SimulatorConfig
 from .storage import LocalStoreConfig, ObjectStoreConfig, S3StoreConfig, StorageConfig
 from .supervision import Duty, DutyPeriod, DutyRole, DutyRule, SupervisionConfig
@@ -59,5 +59,7 @@ __all__ = [
     "WebConfig",
     "WebhookChannel",
     "load_config",
+    "node_name",
     "resolve_relative_paths",
+    "with_node",
 ]

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
+import socket
 from typing import Annotated, Self
 
 from pydantic import AfterValidator, Field, model_validator
 
 from ._base import Section, check_slug
 
-__all__ = ["ClusterConfig"]
+__all__ = ["ClusterConfig", "node_name"]
 
 _NATS_SCHEMES = ("nats://", "tls://")
 
@@ -63,3 +65,11 @@ class ClusterConfig(Section):
         if self.renew_every_s * 3 > self.lease_ttl_s:
             raise ValueError("cluster.renew_every_s must be at most a third of lease_ttl_s")
         return self
+
+
+def node_name(cfg: ClusterConfig) -> str:
+    """This node's name: the configured one, else the host name made an id."""
+    if cfg.node is not None:
+        return cfg.node
+    host = re.sub(r"[^a-z0-9_-]+", "-", socket.gethostname().lower()).strip("-_")
+    return check_slug(host[:63] or "node")

@@ -26,7 +26,7 @@ from .storage import StorageConfig
 from .supervision import SupervisionConfig
 from .web import WebConfig
 
-__all__ = ["REFERENCE_ERROR_TYPE", "HubConfig"]
+__all__ = ["REFERENCE_ERROR_TYPE", "HubConfig", "with_node"]
 
 # pydantic error type of cross-reference problems; the loader uses it to tell whether the
 # reference check already ran (it only runs once every field is valid).
@@ -126,3 +126,9 @@ class HubConfig(Section):
             return index[key]
         except KeyError:
             raise KeyError(f"unknown {kind} id {key!r}") from None
+
+
+def with_node(config: HubConfig, node: str) -> HubConfig:
+    """`config` with cluster.node set (`bkhub serve --node`); ValidationError on a bad name."""
+    cluster = ClusterConfig.model_validate(config.cluster.model_dump() | {"node": node})
+    return config.model_copy(update={"cluster": cluster})

@@ -86,7 +86,9 @@ class HealthService:
         self._probe = probe
         self._clock = clock
         self._rules = rules_from(self._cfg)
-        self.store = HealthStore(db, self._rules, raise_event=raise_event)
+        self.store = HealthStore(
+            db, self._rules, raise_event=raise_event, shared=config.cluster.enabled
+        )
         self._schedule = KitchenSchedule(
             self._cfg.kitchen_hours, ZoneInfo(config.district.timezone)
         )

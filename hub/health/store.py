@@ -72,9 +72,17 @@ def _detail(problem: Problem) -> str:
 
 class HealthStore:
     def __init__(
-        self, db: Database, rules: dict[CheckName, Rule], *, raise_event: RaiseEvent | None
+        self,
+        db: Database,
+        rules: dict[CheckName, Rule],
+        *,
+        raise_event: RaiseEvent | None,
+        shared: bool = False,
     ) -> None:
         self._db = db
+        # shared: several cluster nodes write this database, and what is open belongs to the
+        # node watching that camera now (its next watcher adopts it), not to a previous run.
+        self._shared = shared
         self._rules = rules
         self._raise_event = raise_event
         self._queue: asyncio.Queue[list[Change] | _Job | None] = asyncio.Queue(_QUEUE_LIMIT + 1)
@@ -92,8 +100,11 @@ class HealthStore:
                 .order_by(HealthPeriod.id.desc())
                 .limit(1)
             )
-            stale = HealthPeriod.ended_at.is_(None)
-            await session.execute(update(HealthPeriod).where(stale).values(ended_at=last or now))
+            if not self._shared:
+                stale = HealthPeriod.ended_at.is_(None)
+                await session.execute(
+                    update(HealthPeriod).where(stale).values(ended_at=last or now)
+                )
             row = HealthPeriod(check=MONITORING, reason="", started_at=now, ended_at=now)
             session.add(row)
             await session.flush()

@@ -10,9 +10,10 @@ from typing import Any, Final
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -36,6 +37,17 @@ def _alembic_config(connection: Connection) -> AlembicConfig:
 
 
 SQLITE_BUSY_TIMEOUT_MS: Final = 30_000
+# Hub nodes of one district start together on one PostgreSQL: the first migrates and syncs
+# the registry, the others wait for it (a transaction-scoped advisory lock; any constant).
+_START_LOCK: Final = 0x626B687562  # "bkhub"
+
+
+async def serialize_startup(session: AsyncSession | AsyncConnection) -> None:
+    """On PostgreSQL, wait until no other hub node is migrating or syncing in this database;
+    the lock ends with the caller's transaction. SQLite has one writer anyway."""
+    bind = session.get_bind() if isinstance(session, AsyncSession) else session
+    if bind.dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _START_LOCK})
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
@@ -90,6 +102,7 @@ class Database:
 
     async def migrate(self, revision: str = "head") -> None:
         async with self.engine.begin() as conn:
+            await serialize_startup(conn)
             await conn.run_sync(lambda sync: command.upgrade(_alembic_config(sync), revision))
 
     async def stop(self) -> None:

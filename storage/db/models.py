@@ -138,6 +138,9 @@ class Segment(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     stored_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     legal_hold: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The cluster node whose spool holds the file until it is stored (only that node can
+    # upload it); None on a one-node hub.
+    spool_node: Mapped[str | None] = mapped_column(String(64))
 
 
 class AuditEntry(Base):

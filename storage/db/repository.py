@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db.database import serialize_startup
 from storage.db.models import (
     Camera,
     CameraStateChange,
@@ -29,6 +30,7 @@ async def sync_registry(
 ) -> None:
     """Make the registry tables match the config; cameras no longer configured are disabled,
     not deleted, so their recordings and history stay reachable."""
+    await serialize_startup(session)  # two nodes merging one new row would collide
     for row in (*towns, *schools, *cameras):
         await session.merge(row)
     configured = [c.id for c in cameras]
@@ -52,7 +54,12 @@ async def record_state_change(
     detail: str | None,
     at: datetime,
 ) -> None:
-    """Close the camera's open history period and open a new one; update its current status."""
+    """Close the camera's open history period and open a new one; update its current status.
+    A change older than the current status is dropped: in a cluster, the node that handed the
+    camera over may write its "stopped" after the new owner wrote "connecting"."""
+    status = await session.get(CameraStatus, camera_id)
+    if status is not None and at < status.since:
+        return
     await session.execute(
         update(CameraStateChange)
         .where(CameraStateChange.camera_id == camera_id, CameraStateChange.ended_at.is_(None))
@@ -63,7 +70,6 @@ async def record_state_change(
             camera_id=camera_id, state=state, reason=reason, detail=detail, started_at=at
         )
     )
-    status = await session.get(CameraStatus, camera_id)
     if status is None:
         status = CameraStatus(camera_id=camera_id, since=at, updated_at=at, state=state)
         session.add(status)
@@ -94,19 +100,27 @@ async def state_history(session: AsyncSession, camera_id: str) -> list[CameraSta
 
 
 async def add_segment(session: AsyncSession, segment: Segment) -> Segment:
-    """Index a finished segment; indexing the same object key twice returns the first row."""
+    """Index a finished segment; indexing the same object key twice returns the first row.
+    A spooled segment indexed again names the spool it is in now (a node that starts
+    re-indexes its own spool, rows from before it joined a cluster included)."""
     existing = await session.scalar(select(Segment).where(Segment.object_key == segment.object_key))
     if existing is not None:
+        if existing.status == SegmentStatus.SPOOLED:
+            existing.spool_node = segment.spool_node
         return existing
     session.add(segment)
     await session.flush()
     return segment
 
 
-async def pending_segments(session: AsyncSession, limit: int = 100) -> list[Segment]:
+async def pending_segments(
+    session: AsyncSession, limit: int = 100, *, node: str | None = None
+) -> list[Segment]:
+    """Segments waiting in this node's spool (`node`: its cluster name; None: a one-node hub)."""
+    here = Segment.spool_node.is_(None) if node is None else Segment.spool_node == node
     result = await session.scalars(
         select(Segment)
-        .where(Segment.status == SegmentStatus.SPOOLED)
+        .where(Segment.status == SegmentStatus.SPOOLED, here)
         .order_by(Segment.start_at)
         .limit(limit)
     )

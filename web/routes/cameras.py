@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from hub.runtime import Hub
+from storage.db import repository as repo
 from web.auth import CurrentUser, visible_camera_ids
 from web.deps import HubDep
 
@@ -31,7 +32,10 @@ class CameraView(BaseModel):
     bitrate_kbps: float | None
     keyframe_interval_s: float | None
     last_packet_at: datetime | None
-    segments_recorded: int
+    segments_recorded: int = Field(description="Segments this node wrote since it started")
+    node: str | None = Field(
+        default=None, description="The cluster node running the camera; None on a one-node hub"
+    )
 
 
 def _utc(epoch: float | None) -> datetime | None:
@@ -86,8 +90,37 @@ def camera_views(hub: Hub) -> list[CameraView]:
     return views
 
 
+async def district_camera_views(hub: Hub) -> list[CameraView]:
+    """camera_views, and in a cluster the cameras other nodes run, from the shared database."""
+    views = camera_views(hub)
+    if hub.owner is None:
+        return views
+    node_of = hub.owner.owners()
+    async with hub.db.session() as session:
+        rows = await repo.camera_statuses(session)
+    for i, view in enumerate(views):
+        row = rows.get(view.id)
+        if view.id in hub.cameras:
+            views[i] = view.model_copy(update={"node": hub.owner.node})
+        elif row is not None and hub.config.camera(view.id).enabled:
+            views[i] = view.model_copy(
+                update={
+                    "state": row.state,
+                    "reason": row.reason,
+                    "detail": row.detail,
+                    "since": row.since,
+                    "fps": row.fps,
+                    "bitrate_kbps": row.bitrate_kbps,
+                    "keyframe_interval_s": row.keyframe_interval_s,
+                    "last_packet_at": row.last_packet_at,
+                    "node": node_of.get(view.id),
+                }
+            )
+    return views
+
+
 @router.get("/cameras")
 async def list_cameras(hub: HubDep, user: CurrentUser) -> list[CameraView]:
-    """The cameras in the caller's scope."""
+    """The cameras in the caller's scope (in a cluster: on every node)."""
     visible = visible_camera_ids(user, hub.config)
-    return [view for view in camera_views(hub) if view.id in visible]
+    return [view for view in await district_camera_views(hub) if view.id in visible]

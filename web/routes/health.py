@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
+from hub.runtime import Hub
 from web.deps import HubDep
 from web.routes.cameras import camera_views
 
 router = APIRouter(tags=["health"])
+
+
+class ClusterNode(BaseModel):
+    node: str
+    nats_connected: bool
+    nats_down_since: datetime | None
+    cameras: list[str] = Field(description="Cameras this node holds the lease on and runs")
 
 
 class Health(BaseModel):
@@ -24,6 +32,7 @@ class Health(BaseModel):
     detection: dict[str, Any] = Field(
         description="Detector state (new, disabled, failed, running, stopped) and totals"
     )
+    cluster: ClusterNode | None = Field(description="This node's leases; null: one-node hub")
 
 
 @router.get("/healthz")
@@ -37,4 +46,18 @@ async def healthz(hub: HubDep) -> Health:
         spool_dropped_segments=hub.archive.dropped,
         object_store_failing_since=hub.archive.failing_since,
         detection=hub.detection.totals(),
+        cluster=_cluster(hub),
+    )
+
+
+def _cluster(hub: Hub) -> ClusterNode | None:
+    if hub.owner is None:
+        return None
+    status = hub.owner.status()
+    down = status.nats_down_since
+    return ClusterNode(
+        node=status.node,
+        nats_connected=status.connected,
+        nats_down_since=None if down is None else datetime.fromtimestamp(down, UTC),
+        cameras=list(status.cameras),
     )
