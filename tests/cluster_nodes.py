@@ -7,6 +7,7 @@ PostgreSQL database, the object store directory and the NATS server.
 from __future__ import annotations
 
 import asyncio
+import re
 import signal
 import subprocess
 import sys
@@ -86,6 +87,23 @@ class Cluster:
     cameras: list[str]
     simulator: CameraSimulator
     max_sessions: Counter[str] = field(default_factory=Counter)
+
+    def admin_password(self) -> str:
+        """The first administrator's password, printed once by whichever node created it."""
+        for node in self.nodes:
+            found = re.search(r"password\s+密码:\s+(\S+)", node.log.read_text(errors="replace"))
+            if found:
+                return found.group(1)
+        raise AssertionError("no node printed the administrator's password")
+
+    async def console_cameras(self, via: Node) -> dict[str, dict[str, Any]]:
+        """The console's camera list as the administrator sees it through `via`."""
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{via.port}") as client:
+            login = {"username": "admin", "password": self.admin_password()}
+            (await client.post("/api/auth/login", json=login, timeout=10)).raise_for_status()
+            reply = await client.get("/api/cameras", timeout=10)
+            reply.raise_for_status()
+            return {view["id"]: view for view in reply.json()}
 
     def node(self, name: str) -> Node:
         return next(n for n in self.nodes if n.name == name)

@@ -101,6 +101,19 @@ async def test_three_nodes_share_cameras_survive_a_kill_and_rebalance(
             )
             failover_s = time.monotonic() - killed_at
             print(f"failover of {len(moved)} cameras: {failover_s:.1f} s")
+
+            async def console_shows_the_new_owners() -> bool:
+                views, owners = (
+                    await cluster.console_cameras(cluster.node("a")),
+                    await cluster.owners(),
+                )
+                return all(
+                    views[c]["state"] == "online" and [views[c]["node"]] == owners[c]
+                    for c in cluster.cameras
+                )
+
+            # One console for the district: node a lists c's cameras too, with their node.
+            await eventually(console_shows_the_new_owners, within=60, what="the console on a")
             await asyncio.sleep(15)  # the new owners record a segment of their own
 
             victim.spawn()
@@ -130,7 +143,16 @@ async def test_three_nodes_share_cameras_survive_a_kill_and_rebalance(
             if before.camera_id == after.camera_id:  # no two nodes recorded one camera at once
                 assert after.start_at >= before.end_at - timedelta(seconds=1), (before, after)
         # b's interrupted segments came back from its spool when it restarted.
-        assert {s.camera_id for s in segments if s.recovered} == moved
+        # (A kill just after a segment began leaves only the file header, kept apart as
+        # damaged: then there was nothing to recover.)
+        recovered = {s.camera_id for s in segments if s.recovered}
+        empty = {
+            p.parent.name
+            for p in (cluster.node("b").root / "spool" / "damaged").rglob("*.part.mp4")
+            if p.stat().st_size < 1024
+        }
+        assert recovered <= moved
+        assert moved <= recovered | empty, (moved, recovered, empty)
         gaps = _largest_gaps(segments)
         print(
             "largest recording gap per moved camera:", {c: gaps[c].total_seconds() for c in moved}
