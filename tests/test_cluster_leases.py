@@ -7,6 +7,8 @@ from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
+import nats
+
 from hub.cluster.leases import LeaseBucket, LeaseLost
 from hub.cluster.owner import CameraOwner
 from hub.config import ClusterConfig
@@ -33,6 +35,16 @@ async def _bucket(server: NatsServer, node: str, ttl_s: float = 3.0) -> AsyncIte
         yield bucket
     finally:
         await bucket.close()
+
+
+async def _consumers(server: NatsServer) -> int:
+    """JetStream consumers open on the lease bucket's stream."""
+    nc = await nats.connect(server.url)
+    try:
+        info = await nc.jetstream().stream_info("KV_bkhub-leases")
+        return info.state.consumer_count
+    finally:
+        await nc.close()
 
 
 class Running:
@@ -73,6 +85,7 @@ async def test_a_lease_has_one_holder_and_lapses_without_renewal(nats_server: Na
         assert (await b.table()).owners == {"cam-00": "a"}
         await a.release("cam-00", rev)
         assert await b.acquire("cam-00") is not None
+
         # b stops renewing: its lease lapses with the bucket's TTL and a may take it.
         async def a_took_it() -> bool:
             return await a.acquire("cam-00") is not None
@@ -141,6 +154,7 @@ async def test_nats_down_within_the_grace_keeps_cameras_and_recovers(
         )
         await asyncio.sleep(3)
         assert running.where == before  # each node took its own cameras back, none moved
+        assert await _consumers(nats_server) == 0  # rounds read the bucket, leave nothing open
     finally:
         for owner in owners:
             await owner.stop()

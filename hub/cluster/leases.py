@@ -16,13 +16,15 @@ from dataclasses import dataclass, field
 
 import nats
 from nats.aio.client import Client
-from nats.js.errors import BucketNotFoundError, KeyWrongLastSequenceError
+from nats.js.client import JetStreamContext
+from nats.js.errors import BucketNotFoundError, KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 
 __all__ = ["LeaseBucket", "LeaseLost", "LeaseTable"]
 
 _CAMERA = "cameras."
 _NODE = "nodes."
+_STREAM = "KV_"  # the stream JetStream keeps a bucket in
 _TIMEOUT_S = 2.0  # one request; a slower NATS counts as down for this round
 
 
@@ -46,6 +48,7 @@ class LeaseBucket:
         self.node = node
         self._ttl_s = ttl_s
         self._nc: Client | None = None
+        self._js: JetStreamContext | None = None
         self._kv: KeyValue | None = None
 
     async def connect(self, *, on_reconnect: Callable[[], Awaitable[None]]) -> None:
@@ -78,16 +81,21 @@ class LeaseBucket:
         except BaseException:
             await nc.close()
             raise
-        self._nc = nc
+        self._nc, self._js = nc, js
 
     @property
     def connected(self) -> bool:
         return self._nc is not None and self._nc.is_connected
 
     async def close(self) -> None:
-        nc, self._nc, self._kv = self._nc, None, None
+        nc, self._nc, self._js, self._kv = self._nc, None, None, None
         if nc is not None:
             await nc.close()
+
+    def _jetstream(self) -> JetStreamContext:
+        if self._js is None:
+            raise ConnectionError("not connected to NATS")
+        return self._js
 
     def _store(self) -> KeyValue:
         if self._kv is None:
@@ -125,20 +133,30 @@ class LeaseBucket:
             await self._store().delete(_CAMERA + camera, last=revision)
 
     async def table(self) -> LeaseTable:
-        """Every live lease and node, read in one pass over the bucket."""
+        """Every live lease and node: the bucket's subjects, then each one's last value.
+
+        Why not `watchall`: a watcher is a JetStream consumer, and one opened per round is
+        left behind on the server whenever NATS drops mid-round; after an outage those
+        leftovers hit the consumer limit and every later round failed."""
+        js, store = self._jetstream(), self._store()
+        info = await js.stream_info(_STREAM + self._bucket, subjects_filter=self._prefix() + ">")
         table = LeaseTable()
-        watcher = await self._store().watchall(ignore_deletes=True)
-        try:
-            while (entry := await watcher.updates(timeout=_TIMEOUT_S)) is not None:  # type: ignore[no-untyped-call]
-                if entry.value is None or entry.operation is not None:
-                    continue
-                if entry.key.startswith(_CAMERA):
-                    camera = entry.key.removeprefix(_CAMERA)
-                    table.owners[camera] = entry.value.decode()
-                    table.revisions[camera] = entry.revision
-                elif entry.key.startswith(_NODE):
-                    node = entry.key.removeprefix(_NODE)
-                    table.capacities[node] = int(json.loads(entry.value)["capacity"])
-        finally:
-            await watcher.stop()  # type: ignore[no-untyped-call]
+        for subject in info.state.subjects or {}:
+            key = subject.removeprefix(self._prefix())
+            try:
+                entry = await store.get(key)
+            except KeyNotFoundError:  # deleted, or lapsed between the two reads
+                continue
+            if entry.value is None or entry.revision is None:
+                continue
+            if key.startswith(_CAMERA):
+                camera = key.removeprefix(_CAMERA)
+                table.owners[camera] = entry.value.decode()
+                table.revisions[camera] = entry.revision
+            elif key.startswith(_NODE):
+                node = key.removeprefix(_NODE)
+                table.capacities[node] = int(json.loads(entry.value)["capacity"])
         return table
+
+    def _prefix(self) -> str:
+        return f"$KV.{self._bucket}."
