@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from hub.alerts import AlertService
 from hub.cluster.owner import CameraOwner
-from hub.config import Camera, HubConfig, School, node_name
+from hub.config import Camera, HubConfig, School, advertised_url, node_name
 from hub.detection import DetectionService
 from hub.health import HealthService, HubProbe
 from hub.ingest.backoff import Backoff
@@ -160,6 +160,7 @@ class Hub:
                 config.cluster,
                 node_name(config.cluster),
                 [c.id for _, c in config.iter_cameras() if c.enabled],
+                url=advertised_url(config.cluster, config.web),
                 attach=self.attach_camera,
                 detach=self.detach_camera,
             )

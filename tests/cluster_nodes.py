@@ -7,12 +7,14 @@ PostgreSQL database, the object store directory and the NATS server.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import signal
 import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -96,12 +98,20 @@ class Cluster:
                 return found.group(1)
         raise AssertionError("no node printed the administrator's password")
 
+    @contextlib.asynccontextmanager
+    async def console(self, via: Node) -> AsyncIterator[httpx.AsyncClient]:
+        """A client of the console on `via`, logged in as the administrator."""
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{via.port}", timeout=30) as client:
+            login = {"username": "admin", "password": self.admin_password()}
+            reply = await client.post("/api/auth/login", json=login)
+            reply.raise_for_status()
+            client.headers["X-CSRF-Token"] = reply.json()["csrf_token"]
+            yield client
+
     async def console_cameras(self, via: Node) -> dict[str, dict[str, Any]]:
         """The console's camera list as the administrator sees it through `via`."""
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{via.port}") as client:
-            login = {"username": "admin", "password": self.admin_password()}
-            (await client.post("/api/auth/login", json=login, timeout=10)).raise_for_status()
-            reply = await client.get("/api/cameras", timeout=10)
+        async with self.console(via) as client:
+            reply = await client.get("/api/cameras")
             reply.raise_for_status()
             return {view["id"]: view for view in reply.json()}
 

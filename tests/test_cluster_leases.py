@@ -73,7 +73,14 @@ class Running:
 
 def _owner(cfg: ClusterConfig, node: str, running: Running) -> CameraOwner:
     attach, detach = running.callbacks(node)
-    return CameraOwner(cfg, node, CAMERAS, attach=attach, detach=detach)  # type: ignore[arg-type]
+    return CameraOwner(
+        cfg,
+        node,
+        CAMERAS,
+        url=f"http://{node}.test",
+        attach=attach,
+        detach=detach,  # type: ignore[arg-type]
+    )
 
 
 async def test_a_lease_has_one_holder_and_lapses_without_renewal(nats_server: NatsServer) -> None:
@@ -119,6 +126,12 @@ async def test_nodes_share_evenly_and_a_joining_node_takes_its_share(
             await asyncio.sleep(3)  # settled: nothing bounces between nodes
             assert running.moves == moves
             assert {cam for cam, _ in running.where.items()} == set(CAMERAS)
+            # Each heartbeat tells the others where the node's console is (live views).
+            assert [a.node_url(n) for n in ("a", "b", "c")] == [
+                "http://a.test",
+                "http://b.test",
+                "http://c.test",
+            ]
         finally:
             await c.stop()
         # c stopped and handed its cameras back: a and b run all twelve again at once.

@@ -21,10 +21,11 @@ from sqlalchemy import select
 from camera_adapters.simulator import CameraSimulator
 from storage.db.database import Database
 from storage.db.models import Segment, SegmentStatus
-from tests.cluster_nodes import Cluster, make_cluster
+from tests.cluster_nodes import Cluster, Node, make_cluster
 from tests.conftest import fresh_pg_database
 from tests.natsserver import NatsServer
 from tests.waiting import eventually
+from web.live.client import WhepViewer
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -66,6 +67,36 @@ def _largest_gaps(segments: list[Segment]) -> dict[str, timedelta]:
     return gaps
 
 
+async def _live_viewers(cluster: Cluster, node: Node) -> dict[str, int]:
+    async with cluster.console(node) as client:
+        reply = await client.get("/api/live")
+        reply.raise_for_status()
+        return dict(reply.json()["per_camera"])
+
+
+async def _watch_through(cluster: Cluster, *, via: Node, owner: Node) -> None:
+    """Watch one of `owner`'s cameras live through the console on `via`: `via` forwards the
+    WHEP exchange, the viewer runs (and is closed) on `owner`, and frames arrive."""
+    camera = sorted(await owner.cameras())[0]
+    async with cluster.console(via) as client:
+        viewer = WhepViewer()
+        try:
+            reply = await viewer.connect(client, f"/api/cameras/{camera}/whep")
+            assert reply.status_code == 201, reply.text
+            assert viewer.location is not None
+            assert viewer.location.startswith(f"/api/live/nodes/{owner.name}/sessions/")
+            await eventually(lambda: viewer.frames >= 10, within=60, what="frames through a")
+            assert await _live_viewers(cluster, owner) == {camera: 1}
+            assert await _live_viewers(cluster, via) == {}
+        finally:
+            await viewer.close(client)  # the DELETE goes through `via` too
+
+    async def closed() -> bool:
+        return not await _live_viewers(cluster, owner)
+
+    await eventually(closed, within=30, what="the viewer closed on the owner")
+
+
 async def test_three_nodes_share_cameras_survive_a_kill_and_rebalance(
     simulator: CameraSimulator, nats_server: NatsServer, tmp_path: Path
 ) -> None:
@@ -88,7 +119,9 @@ async def test_three_nodes_share_cameras_survive_a_kill_and_rebalance(
                 return sorted(counts.values()) == [4, 4, 4] and await cluster.each_camera_once()
 
             await eventually(even, within=120, what="4 cameras per node")
-            await asyncio.sleep(25)  # a few segments each before the kill
+            started = time.monotonic()
+            await _watch_through(cluster, via=cluster.node("a"), owner=cluster.node("b"))
+            await asyncio.sleep(max(0.0, 25 - (time.monotonic() - started)))  # a few segments
 
             victim = cluster.node("b")
             moved = await victim.cameras()

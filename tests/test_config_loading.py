@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import pickle
+import socket
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from hub.config import (
     ConfigProblem,
     HubConfig,
     RoomKind,
+    advertised_url,
     load_config,
     node_name,
     with_node,
@@ -230,6 +232,7 @@ def test_public_api_is_pinned() -> None:
             "Town",
             "WebConfig",
             "WebhookChannel",
+            "advertised_url",
             "load_config",
             "node_name",
             "resolve_relative_paths",
@@ -256,3 +259,16 @@ def test_cluster_is_off_by_default_and_checks_its_timings() -> None:
     assert named.camera("cam-b").room is RoomKind.COLD_DISH  # lookups survive the copy
     with pytest.raises(ValidationError, match="invalid id"):
         with_node(on, "bad name")
+
+
+def test_a_node_advertises_its_console_where_the_others_reach_it() -> None:
+    def url(cfg: dict[str, Any]) -> str:
+        config = HubConfig.model_validate(cfg)
+        return advertised_url(config.cluster, config.web)
+
+    assert url({"web": {"port": 8100}}) == "http://127.0.0.1:8100"
+    assert url({"web": {"host": "0.0.0.0", "port": 80}}) == f"http://{socket.gethostname()}:80"
+    assert url({"web": {"host": "::1"}}) == "http://[::1]:8000"
+    assert url({"cluster": {"advertise_url": "https://hub-2.edu.cn/"}}) == "https://hub-2.edu.cn"
+    with pytest.raises(ValidationError, match="advertise_url"):
+        HubConfig.model_validate({"cluster": {"advertise_url": "hub-2:8000"}})

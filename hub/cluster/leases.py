@@ -39,6 +39,7 @@ class LeaseTable:
     owners: dict[str, str] = field(default_factory=dict)  # camera -> node
     revisions: dict[str, int] = field(default_factory=dict)  # camera -> lease revision
     capacities: dict[str, int] = field(default_factory=dict)  # live node -> capacity
+    urls: dict[str, str] = field(default_factory=dict)  # live node -> its console's URL
 
 
 class LeaseBucket:
@@ -102,9 +103,10 @@ class LeaseBucket:
             raise ConnectionError("not connected to NATS")
         return self._kv
 
-    async def heartbeat(self, capacity: int) -> None:
-        """This node is alive and takes up to `capacity` cameras (until the TTL lapses)."""
-        body = json.dumps({"capacity": capacity}).encode()
+    async def heartbeat(self, capacity: int, url: str) -> None:
+        """This node is alive, takes up to `capacity` cameras and serves its live views at
+        `url` (until the TTL lapses)."""
+        body = json.dumps({"capacity": capacity, "url": url}).encode()
         await self._store().put(_NODE + self.node, body)
 
     async def acquire(self, camera: str) -> int | None:
@@ -155,7 +157,9 @@ class LeaseBucket:
                 table.revisions[camera] = entry.revision
             elif key.startswith(_NODE):
                 node = key.removeprefix(_NODE)
-                table.capacities[node] = int(json.loads(entry.value)["capacity"])
+                beat = json.loads(entry.value)
+                table.capacities[node] = int(beat["capacity"])
+                table.urls[node] = str(beat["url"])
         return table
 
     def _prefix(self) -> str:

@@ -46,6 +46,7 @@ class CameraOwner:
         node: str,
         cameras: Sequence[str],
         *,
+        url: str,
         attach: CameraAction,
         detach: CameraAction,
         clock: Callable[[], float] = time.monotonic,
@@ -54,6 +55,7 @@ class CameraOwner:
             raise ValueError("cluster.nats_url is not set")
         self._cfg = cfg
         self.node = node
+        self.url = url  # this node's console, told to the others with every heartbeat
         self._cameras = list(cameras)
         self._attach = attach
         self._detach = detach
@@ -61,6 +63,7 @@ class CameraOwner:
         self._bucket = LeaseBucket(cfg.nats_url, cfg.bucket, node=node, ttl_s=cfg.lease_ttl_s)
         self._leases: dict[str, int] = {}  # camera -> revision of our lease
         self._seen: dict[str, str] = {}  # camera -> node, as the last round read the bucket
+        self._urls: dict[str, str] = {}  # live node -> its console's URL, as last read
         self._released: dict[str, float] = {}  # camera -> when this node handed it back
         self._connected_once = False
         self._settled_at = 0.0
@@ -89,6 +92,10 @@ class CameraOwner:
         seen = {c: n for c, n in self._seen.items() if n != self.node}
         return seen | dict.fromkeys(self._leases, self.node)
 
+    def node_url(self, node: str) -> str | None:
+        """The console URL of a live node (this one included), as of the last round."""
+        return self.url if node == self.node else self._urls.get(node)
+
     def status(self) -> OwnerStatus:
         return OwnerStatus(
             self.node, self._bucket.connected, tuple(sorted(self._leases)), self._down_since_wall
@@ -110,13 +117,13 @@ class CameraOwner:
             await self._bucket.connect(on_reconnect=self._reconnected)
             self._connected_once = True
             self._settle()
-        await self._bucket.heartbeat(self._cfg.capacity)
+        await self._bucket.heartbeat(self._cfg.capacity, self.url)
         await self._renew_all()
         now = self._clock()
         if now < self._settled_at:
             return
         table = await self._bucket.table()
-        self._seen = dict(table.owners)
+        self._seen, self._urls = dict(table.owners), dict(table.urls)
         for camera, owner in table.owners.items():
             if owner == self.node and camera not in self._leases and camera in self._cameras:
                 # Held under this node's name by its previous run (killed, restarted within

@@ -5,7 +5,7 @@ Use ``load_config(path)``; it raises ``ConfigError`` listing every problem in th
 
 from .alerts import AlertChannel, AlertsConfig, EscalationConfig, WebhookChannel
 from .camera import Camera, OnvifEndpoint, RoomKind
-from .cluster import ClusterConfig, node_name
+from .cluster import ClusterConfig, advertised_url, node_name
 from .database import DatabaseConfig
 from .detector import DetectorBackend, DetectorConfig
 from .district import CanteenGrade, DistrictInfo, Kitchen, School, SchoolKind, Town
@@ -58,6 +58,7 @@ __all__ = [
     "Town",
     "WebConfig",
     "WebhookChannel",
+    "advertised_url",
     "load_config",
     "node_name",
     "resolve_relative_paths",

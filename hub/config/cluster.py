@@ -6,11 +6,12 @@ import re
 import socket
 from typing import Annotated, Self
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, Field, HttpUrl, model_validator
 
 from ._base import Section, check_slug
+from .web import WebConfig
 
-__all__ = ["ClusterConfig", "node_name"]
+__all__ = ["ClusterConfig", "advertised_url", "node_name"]
 
 _NATS_SCHEMES = ("nats://", "tls://")
 
@@ -31,6 +32,13 @@ class ClusterConfig(Section):
     )
     node: Annotated[str, AfterValidator(check_slug)] | None = Field(
         default=None, description="This node's name (`bkhub serve --node NAME` overrides it)."
+    )
+    advertise_url: HttpUrl | None = Field(
+        default=None,
+        description=(
+            "This node's console as the other nodes reach it (they forward live views of its"
+            " cameras there), e.g. http://10.0.0.11:8000; default from web.host and web.port."
+        ),
     )
     capacity: int = Field(default=64, ge=1, le=4096, description="Most cameras this node takes.")
     bucket: Annotated[str, AfterValidator(check_slug)] = Field(
@@ -73,3 +81,13 @@ def node_name(cfg: ClusterConfig) -> str:
         return cfg.node
     host = re.sub(r"[^a-z0-9_-]+", "-", socket.gethostname().lower()).strip("-_")
     return check_slug(host[:63] or "node")
+
+
+def advertised_url(cfg: ClusterConfig, web: WebConfig) -> str:
+    """Where the other nodes reach this node's console, without a trailing slash."""
+    if cfg.advertise_url is not None:
+        return str(cfg.advertise_url).rstrip("/")
+    # A wildcard listener is reachable at the machine's name; a loopback one only from here.
+    host = socket.gethostname() if web.host in ("0.0.0.0", "::") else web.host
+    host = f"[{host}]" if ":" in host else host
+    return f"http://{host}:{web.port}"

@@ -4,6 +4,10 @@
       201  application/sdp answer; Location: /api/live/sessions/{id}; X-Stream: main|sub
     DELETE /api/live/sessions/{id}                          204, the viewer is closed
 
+In a cluster a camera another node runs is watched through that node: the offer is forwarded
+to it (web.live.forward) and the Location names it, /api/live/nodes/{node}/sessions/{id},
+so any node can take the DELETE. Between two owners (a handover) the answer is 503.
+
 The answer carries every candidate (no trickle ICE): offer after ICE gathering completes.
 These routes take a `LiveWatcher`: a user, or a special supervisor link (web.auth.links) of
 the camera's school, whose viewers end when the link expires.
@@ -17,6 +21,7 @@ from typing import Annotated, Final
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel
 
+from hub.runtime import Hub
 from web.auth import CurrentUser, LiveWatcher, WatchableCameraId, audit, visible_camera_ids
 from web.auth.deps import link_refused
 from web.auth.links import LinkRefusal, is_revoked
@@ -32,12 +37,14 @@ from web.live import (
     UnsupportedCodec,
     ViewerLimitReached,
 )
+from web.live.forward import FORWARDED_BY, NodeUnreachable, forward
 
 router = APIRouter(prefix="/api", tags=["live"], responses=ERROR_RESPONSES)
 
 SDP_TYPE: Final = "application/sdp"
 _MAX_OFFER_BYTES: Final = 64 * 1024  # a browser's offer is a few kB
 _RETRY_AFTER_S: Final = "10"  # viewers come and go; a full camera frees a slot soon
+_MOVING_RETRY_AFTER_S: Final = "5"  # a handover takes a lease renewal or two
 
 
 def get_live(request: Request) -> LiveViewers:
@@ -103,6 +110,10 @@ async def open_live(
     link = watcher.link
     now = datetime.now(UTC)
     max_age_s = None if link is None else (link.expires_at - now).total_seconds()
+    if (remote := _remote_owner(hub, camera_id, request)) is not None:
+        by, node, url = remote
+        path = f"/api/cameras/{camera_id}/whep"
+        return await _forwarded(request, by, node, url, "POST", path, body)
     try:
         offer = body.decode("utf-8", errors="replace")
         viewer = await live.open(camera_id, stream, offer, owner=watcher.owner, max_age_s=max_age_s)
@@ -135,6 +146,58 @@ async def close_live(session_id: str, watcher: LiveWatcher, live: LiveDep) -> No
     if viewer is None or viewer.owner != watcher.owner:
         raise ApiError(404, "not_found", "no such live session", zh="直播会话不存在")
     await live.close(session_id)
+
+
+@router.delete("/live/nodes/{node}/sessions/{session_id}", status_code=204)
+async def close_node_live(
+    node: str, session_id: str, watcher: LiveWatcher, live: LiveDep, hub: HubDep, request: Request
+) -> Response:
+    """Stop watching a camera that `node` runs (the Location of a forwarded offer)."""
+    cluster = hub.owner
+    if cluster is None or node == cluster.node or FORWARDED_BY in request.headers:
+        await close_live(session_id, watcher, live)
+        return Response(status_code=204)
+    url = cluster.node_url(node)
+    if url is None:  # the node is gone, and its viewers with it
+        raise ApiError(404, "not_found", f"no live node {node!r}", zh="直播会话不存在")
+    path = f"/api/live/sessions/{session_id}"
+    return await _forwarded(request, cluster.node, node, url, "DELETE", path)
+
+
+def _remote_owner(hub: Hub, camera_id: str, request: Request) -> tuple[str, str, str] | None:
+    """(this node, the node running this camera, its console URL); None: it runs here.
+    503 while no node runs it (a handover in progress)."""
+    cluster = hub.owner
+    if cluster is None or camera_id in hub.owned_cameras():
+        return None
+    node = cluster.owners().get(camera_id)
+    url = None if node is None or node == cluster.node else cluster.node_url(node)
+    if url is None or node is None or FORWARDED_BY in request.headers:
+        raise ApiError(
+            503,
+            "camera_moving",
+            f"camera {camera_id} is moving to another node",
+            zh="摄像头正在切换服务节点，请稍后再试",
+            headers={"Retry-After": _MOVING_RETRY_AFTER_S},
+        )
+    return cluster.node, node, url
+
+
+async def _forwarded(
+    request: Request, by: str, node: str, url: str, method: str, path: str, body: bytes = b""
+) -> Response:
+    try:
+        return await forward(
+            request, by=by, node=node, url=url, method=method, path=path, body=body
+        )
+    except NodeUnreachable as exc:
+        raise ApiError(
+            502,
+            "node_unreachable",
+            str(exc),
+            zh="摄像头所在的服务节点无法连接，请稍后再试",
+            headers={"Retry-After": _MOVING_RETRY_AFTER_S},
+        ) from None
 
 
 @router.get("/live")
