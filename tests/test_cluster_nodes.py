@@ -27,10 +27,12 @@ from tests.natsserver import NatsServer
 from tests.waiting import eventually
 from web.live.client import WhepViewer
 
-pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.waits]
 
 CAMERAS = 12
+NATS_DOWN_S = 60.0  # the issue's outage; below the nodes' default 90 s grace
 FAILOVER_GAP_S = 30.0  # the issue's bound on a camera's recording gap after its node died
+HANDOVER_GAP_S = 10.0  # a camera handed back is taken on the next round and reconnected
 
 
 @contextlib.asynccontextmanager
@@ -97,6 +99,36 @@ async def _watch_through(cluster: Cluster, *, via: Node, owner: Node) -> None:
     await eventually(closed, within=30, what="the viewer closed on the owner")
 
 
+async def _nats_down_for_a_minute(cluster: Cluster, nats: NatsServer) -> None:
+    """NATS stops for 60 s (inside the 90 s grace): every node keeps recording what it runs,
+    and the console keeps answering; when NATS is back, nothing has moved."""
+    before = await cluster.owners()
+    nats.stop()
+    stopped = time.monotonic()
+
+    async def all_noticed() -> bool:
+        health = [await n.health() for n in cluster.nodes]
+        return all(h["cluster"]["nats_down_since"] is not None for h in health)
+
+    await eventually(all_noticed, within=30, what="every node to notice NATS is down")
+    while time.monotonic() - stopped < NATS_DOWN_S:
+        assert await cluster.owners() == before
+        assert await cluster.each_camera_once()
+        await asyncio.sleep(5)
+    views = await cluster.console_cameras(cluster.node("a"))
+    assert all(views[c]["state"] == "online" for c in cluster.cameras), views
+    nats.start()
+
+    async def all_renewed() -> bool:
+        health = [await n.health() for n in cluster.nodes]
+        return all(h["cluster"]["nats_down_since"] is None for h in health)
+
+    await eventually(all_renewed, within=60, what="every node renewing again")
+    await asyncio.sleep(5)  # a few rounds: nobody takes or hands back anything
+    assert await cluster.owners() == before
+    assert await cluster.each_camera_once()
+
+
 async def test_three_nodes_share_cameras_survive_a_kill_and_rebalance(
     simulator: CameraSimulator, nats_server: NatsServer, tmp_path: Path
 ) -> None:
@@ -161,6 +193,7 @@ async def test_three_nodes_share_cameras_survive_a_kill_and_rebalance(
 
             await eventually(rebalanced, within=180, what="b back with its share")
             await asyncio.sleep(12)
+            await _nats_down_for_a_minute(cluster, nats_server)
         # All nodes stopped cleanly (SIGTERM): every open segment is in the archive.
         assert max(cluster.max_sessions.values()) == 1, cluster.max_sessions  # never pulled twice
 
@@ -191,3 +224,9 @@ async def test_three_nodes_share_cameras_survive_a_kill_and_rebalance(
             "largest recording gap per moved camera:", {c: gaps[c].total_seconds() for c in moved}
         )
         assert all(gaps[c] <= timedelta(seconds=FAILOVER_GAP_S) for c in moved), gaps
+        # The others only changed hands in the rebalance (stopped, then taken on the next
+        # round: one reconnect) or not at all, NATS outage included.
+        others = {c: gaps.get(c, timedelta(0)).total_seconds() for c in cluster.cameras}
+        others = {c: gap for c, gap in others.items() if c not in moved}
+        print("largest recording gap per other camera:", others)
+        assert max(others.values()) <= HANDOVER_GAP_S, others
