@@ -42,8 +42,10 @@ lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy hub storage camera_adapters web detectors
 
+# Two workers: the tests marked `waits` (mostly sleeping through outages) on one, the rest
+# one after another on the other, as before (tests/conftest.py groups them).
 test: system-deps venv lint
-	$(VENV)/bin/pytest -q
+	$(VENV)/bin/pytest -q -n 2 --dist loadgroup
 
 bench-ingest: system-deps venv
 	$(PY) bench/ingest.py 24
@@ -65,6 +67,9 @@ bench-scenarios: system-deps venv
 
 bench-detect: system-deps venv
 	$(PY) bench/detect.py 24
+
+bench-cluster: system-deps venv
+	$(PY) bench/cluster.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

@@ -22,6 +22,17 @@ from tests.webapp import WebApp, district_config, serve_app
 
 pytest_plugins = ["tests.s3server", "tests.natsserver"]  # the s3_server, nats_server fixtures
 
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Two groups for `pytest -n 2 --dist loadgroup` (make test): the tests that mostly wait
+    (marked `waits`) run on one worker while every other test runs on the other, one after
+    another as in a plain run, so no two CPU-heavy or timing-sensitive tests overlap."""
+    for item in items:
+        group = "waits" if item.get_closest_marker("waits") else "main"
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
 PG_ADMIN_URL = os.environ.get(
     "BKHUB_TEST_PG_ADMIN_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 )

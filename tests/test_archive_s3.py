@@ -13,6 +13,7 @@ from datetime import timedelta
 from itertools import pairwise
 from pathlib import Path
 
+import pytest
 from minio import Minio
 from minio.versioningconfig import ENABLED, VersioningConfig
 from sqlalchemy import select
@@ -25,6 +26,8 @@ from storage.db.models import Segment, SegmentStatus
 from tests.hubconfig import load_test_config, write_config
 from tests.s3server import S3Server
 from tests.waiting import eventually
+
+pytestmark = pytest.mark.waits  # the S3 outage: see tests/conftest.py
 
 GOP_S = 2.0
 

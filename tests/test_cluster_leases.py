@@ -8,12 +8,15 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import nats
+import pytest
 
 from hub.cluster.leases import LeaseBucket, LeaseLost
 from hub.cluster.owner import CameraOwner
 from hub.config import ClusterConfig
 from tests.natsserver import NatsServer
 from tests.waiting import eventually
+
+pytestmark = pytest.mark.waits  # NATS outages and lease TTLs: see tests/conftest.py
 
 CAMERAS = [f"cam-{i:02d}" for i in range(12)]
 

@@ -114,6 +114,7 @@ def _decode_all(path: Path) -> int:
     return frames
 
 
+@pytest.mark.waits  # the half-minute outage
 async def test_simulator_outage_goes_offline_with_reason_and_recovers(
     no_lingering_tasks: None, simulator: CameraSimulator, tmp_path: Path
 ) -> None:
