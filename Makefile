@@ -12,7 +12,7 @@ SYSTEM_PACKAGES := python3 python3-venv python3-gi gir1.2-gst-rtsp-server-1.0 \
 	gstreamer1.0-libav ffmpeg chromium fonts-droid-fallback fonts-wqy-microhei poppler-utils iproute2 util-linux
 PORT ?= 8000
 
-.PHONY: demo test lint bench-ingest bench-storage bench-live bench-alerts bench-health bench-detect bench-scenarios system-deps venv clean
+.PHONY: demo test lint bench-ingest bench-storage bench-live bench-alerts bench-health bench-detect bench-scenarios bench-cluster system-deps venv clean
 
 system-deps: $(VENV)/.system-deps
 $(VENV)/.system-deps: Makefile
