@@ -71,6 +71,7 @@ def foreign_values(d: District, school: str) -> dict[str, str]:
         # Live sessions need a WebRTC peer to exist; an id that is not the caller's must
         # answer like one of another school's: 404.
         "session_id": secrets.token_hex(16),
+        "node": "node-a",
         "scope": f"school:{school}",
     }
 
