@@ -99,10 +99,13 @@ class Cluster:
         raise AssertionError("no node printed the administrator's password")
 
     @contextlib.asynccontextmanager
-    async def console(self, via: Node) -> AsyncIterator[httpx.AsyncClient]:
-        """A client of the console on `via`, logged in as the administrator."""
+    async def console(
+        self, via: Node, *, user: str = "admin", password: str | None = None
+    ) -> AsyncIterator[httpx.AsyncClient]:
+        """A client of the console on `via`, logged in as `user` (the administrator)."""
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{via.port}", timeout=30) as client:
-            login = {"username": "admin", "password": self.admin_password()}
+            password = self.admin_password() if password is None else password
+            login = {"username": user, "password": password}
             reply = await client.post("/api/auth/login", json=login)
             reply.raise_for_status()
             client.headers["X-CSRF-Token"] = reply.json()["csrf_token"]

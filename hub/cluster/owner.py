@@ -96,6 +96,10 @@ class CameraOwner:
         """The console URL of a live node (this one included), as of the last round."""
         return self.url if node == self.node else self._urls.get(node)
 
+    def peer_urls(self) -> dict[str, str]:
+        """node -> console URL of every other live node, as of the last round."""
+        return {n: u for n, u in self._urls.items() if n != self.node}
+
     def status(self) -> OwnerStatus:
         return OwnerStatus(
             self.node, self._bucket.connected, tuple(sorted(self._leases)), self._down_since_wall

@@ -6,8 +6,8 @@ from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated
 
-from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field, RootModel
 
 from hub.health import queries
 from hub.health.uptime import day_range, month_range, rollup
@@ -15,6 +15,7 @@ from hub.runtime import Hub
 from web.auth import CurrentUser, ScopeKind, VisibleCameraId, visible_camera_ids
 from web.deps import HubDep
 from web.errors import ERROR_RESPONSES, ApiError
+from web.forward import ask_peers
 
 router = APIRouter(prefix="/api/health", tags=["health"], responses=ERROR_RESPONSES)
 
@@ -36,6 +37,21 @@ class CameraHealthView(BaseModel):
     connection: str = Field(description="connecting | online | offline | stopped | disabled")
     problems: list[ProblemView]
     last_sample_at: datetime | None
+    node: str | None = Field(
+        default=None, description="The cluster node monitoring the camera; None on a one-node hub"
+    )
+
+
+class CameraHealthList(RootModel[list[CameraHealthView]]):
+    pass
+
+
+class HubProblemView(ProblemView):
+    node: str | None = Field(default=None, description="The cluster node with the problem")
+
+
+class HubProblemList(RootModel[list[HubProblemView]]):
+    pass
 
 
 class HealthPeriodView(BaseModel):
@@ -113,15 +129,23 @@ def health_views(hub: Hub, visible: frozenset[str]) -> list[CameraHealthView]:
                     for p in sorted(problems, key=lambda p: p.since)
                 ],
                 last_sample_at=None if monitor is None else _epoch(monitor.last_sample_at),
+                node=None if hub.owner is None or entry is None else hub.owner.node,
             )
         )
     return views
 
 
 @router.get("/cameras")
-async def list_camera_health(hub: HubDep, user: CurrentUser) -> list[CameraHealthView]:
-    """Every camera in the caller's scope with its open problems and their reasons."""
-    return health_views(hub, visible_camera_ids(user, hub.config))
+async def list_camera_health(
+    hub: HubDep, user: CurrentUser, request: Request
+) -> list[CameraHealthView]:
+    """Every camera in the caller's scope with its open problems and their reasons: in a
+    cluster, as the node monitoring it sees them (a node that does not answer leaves its
+    cameras not_monitored here)."""
+    views = health_views(hub, visible_camera_ids(user, hub.config))
+    peers, _ = await ask_peers(request, hub, request.url.path, CameraHealthList)
+    elsewhere = {v.id: v for answer in peers.values() for v in answer.root if v.node is not None}
+    return [elsewhere.get(v.id, v) if v.node is None else v for v in views]
 
 
 @router.get("/cameras/{camera_id}/history")
@@ -195,11 +219,31 @@ async def uptime_report(
 
 
 @router.get("/hub")
-async def hub_health(hub: HubDep, user: CurrentUser) -> list[ProblemView]:
-    """The hub's own open problems (spool, object store, detector): district staff only."""
+async def hub_health(hub: HubDep, user: CurrentUser, request: Request) -> list[HubProblemView]:
+    """The hub's own open problems (spool, object store, detector): district staff only. In a
+    cluster, every node's, and a node that does not answer is a problem of its own."""
     if user.scope.kind is not ScopeKind.DISTRICT:
         raise ApiError(403, "forbidden", "hub health is for district staff", zh="没有权限")
-    return [
-        ProblemView(check=str(p.check), reason=p.reason, detail=p.detail, since=p.since)
+    node = None if hub.owner is None else hub.owner.node
+    problems = [
+        HubProblemView(
+            check=str(p.check), reason=p.reason, detail=p.detail, since=p.since, node=node
+        )
         for p in hub.health.hub_monitor.problems.values()
     ]
+    peers, silent = await ask_peers(request, hub, request.url.path, HubProblemList)
+    now = datetime.now(UTC)
+    return (
+        problems
+        + [p for answer in peers.values() for p in answer.root]
+        + [
+            HubProblemView(
+                check="node",
+                reason="unreachable",
+                detail=f"node {n} did not answer",
+                since=now,
+                node=n,
+            )
+            for n in silent
+        ]
+    )

@@ -2,7 +2,8 @@
 
 The JPEG is unannotated and at the camera's resolution. Its id (X-Frame-Id) is what a miss
 names (POST /api/cameras/{id}/misses), so the miss keeps the very frame it was drawn on, and
-X-Frame-At says when the camera saw it.
+X-Frame-At says when the camera saw it. A frame is kept on the node that served it; a miss
+naming a frame this node does not hold goes to the node running the camera.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Annotated, Final
 
 import numpy as np
 import numpy.typing as npt
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import AwareDatetime
 
@@ -25,6 +26,7 @@ from storage.recorded_frame import recorded_frame
 from web.auth import VisibleCameraId
 from web.deps import HubDep
 from web.errors import ERROR_RESPONSES, ApiError, store_unavailable
+from web.forward import forward_to, remote_owner
 
 router = APIRouter(tags=["verdicts"], responses=ERROR_RESPONSES)
 
@@ -71,11 +73,16 @@ async def _recorded(hub: Hub, camera_id: str, at: datetime) -> tuple[datetime, b
 async def camera_frame(
     camera_id: VisibleCameraId,
     hub: HubDep,
+    request: Request,
     at: Annotated[
         AwareDatetime | None, Query(description="a moment of recorded footage; none: live")
     ] = None,
 ) -> Response:
-    """The camera's live picture, or its recorded frame at `at`, as a JPEG to box a miss on."""
+    """The camera's live picture, or its recorded frame at `at`, as a JPEG to box a miss on.
+    In a cluster the live picture comes from the node that runs the camera (and the frame is
+    kept there for the miss)."""
+    if at is None and (remote := remote_owner(hub, camera_id, request)) is not None:
+        return await forward_to(request, remote)
     seen_at, data = await (_live(hub, camera_id) if at is None else _recorded(hub, camera_id, at))
     frame_id = hub.shown_frames.put(camera_id, seen_at, data)
     return Response(

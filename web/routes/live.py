@@ -5,7 +5,7 @@
     DELETE /api/live/sessions/{id}                          204, the viewer is closed
 
 In a cluster a camera another node runs is watched through that node: the offer is forwarded
-to it (web.live.forward) and the Location names it, /api/live/nodes/{node}/sessions/{id},
+to it (web.forward) and the Location names it, /api/live/nodes/{node}/sessions/{id},
 so any node can take the DELETE. Between two owners (a handover) the answer is 503.
 
 The answer carries every candidate (no trickle ICE): offer after ICE gathering completes.
@@ -19,14 +19,20 @@ from datetime import UTC, datetime
 from typing import Annotated, Final
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from hub.runtime import Hub
 from web.auth import CurrentUser, LiveWatcher, WatchableCameraId, audit, visible_camera_ids
 from web.auth.deps import link_refused
 from web.auth.links import LinkRefusal, is_revoked
 from web.deps import HubDep
 from web.errors import ERROR_RESPONSES, ApiError
+from web.forward import (
+    RemoteNode,
+    ask_peers,
+    forward_to,
+    forwarded,
+    remote_owner,
+)
 from web.live import (
     BadOffer,
     LiveError,
@@ -37,14 +43,12 @@ from web.live import (
     UnsupportedCodec,
     ViewerLimitReached,
 )
-from web.live.forward import FORWARDED_BY, NodeUnreachable, forward
 
 router = APIRouter(prefix="/api", tags=["live"], responses=ERROR_RESPONSES)
 
 SDP_TYPE: Final = "application/sdp"
 _MAX_OFFER_BYTES: Final = 64 * 1024  # a browser's offer is a few kB
 _RETRY_AFTER_S: Final = "10"  # viewers come and go; a full camera frees a slot soon
-_MOVING_RETRY_AFTER_S: Final = "5"  # a handover takes a lease renewal or two
 
 
 def get_live(request: Request) -> LiveViewers:
@@ -72,6 +76,7 @@ def _api_error(exc: LiveError) -> ApiError:
 
 class LiveSessionView(BaseModel):
     camera_id: str
+    node: str | None = Field(None, description="the node that runs the camera (a cluster)")
     stream: StreamKind
     connected: bool
     frames_sent: int
@@ -85,6 +90,9 @@ class LiveSummary(BaseModel):
     viewers: int
     per_camera: dict[str, int]
     sessions: list[LiveSessionView]
+    unreachable_nodes: list[str] = Field(
+        default_factory=list, description="nodes whose viewers could not be counted"
+    )
 
 
 @router.post(
@@ -110,10 +118,8 @@ async def open_live(
     link = watcher.link
     now = datetime.now(UTC)
     max_age_s = None if link is None else (link.expires_at - now).total_seconds()
-    if (remote := _remote_owner(hub, camera_id, request)) is not None:
-        by, node, url = remote
-        path = f"/api/cameras/{camera_id}/whep"
-        return await _forwarded(request, by, node, url, "POST", path, body)
+    if (remote := remote_owner(hub, camera_id, request)) is not None:
+        return await forward_to(request, remote)
     try:
         offer = body.decode("utf-8", errors="replace")
         viewer = await live.open(camera_id, stream, offer, owner=watcher.owner, max_age_s=max_age_s)
@@ -154,59 +160,28 @@ async def close_node_live(
 ) -> Response:
     """Stop watching a camera that `node` runs (the Location of a forwarded offer)."""
     cluster = hub.owner
-    if cluster is None or node == cluster.node or FORWARDED_BY in request.headers:
+    if cluster is None or node == cluster.node or forwarded(request):
         await close_live(session_id, watcher, live)
         return Response(status_code=204)
     url = cluster.node_url(node)
     if url is None:  # the node is gone, and its viewers with it
         raise ApiError(404, "not_found", f"no live node {node!r}", zh="直播会话不存在")
-    path = f"/api/live/sessions/{session_id}"
-    return await _forwarded(request, cluster.node, node, url, "DELETE", path)
-
-
-def _remote_owner(hub: Hub, camera_id: str, request: Request) -> tuple[str, str, str] | None:
-    """(this node, the node running this camera, its console URL); None: it runs here.
-    503 while no node runs it (a handover in progress)."""
-    cluster = hub.owner
-    if cluster is None or camera_id in hub.owned_cameras():
-        return None
-    node = cluster.owners().get(camera_id)
-    url = None if node is None or node == cluster.node else cluster.node_url(node)
-    if url is None or node is None or FORWARDED_BY in request.headers:
-        raise ApiError(
-            503,
-            "camera_moving",
-            f"camera {camera_id} is moving to another node",
-            zh="摄像头正在切换服务节点，请稍后再试",
-            headers={"Retry-After": _MOVING_RETRY_AFTER_S},
-        )
-    return cluster.node, node, url
-
-
-async def _forwarded(
-    request: Request, by: str, node: str, url: str, method: str, path: str, body: bytes = b""
-) -> Response:
-    try:
-        return await forward(
-            request, by=by, node=node, url=url, method=method, path=path, body=body
-        )
-    except NodeUnreachable as exc:
-        raise ApiError(
-            502,
-            "node_unreachable",
-            str(exc),
-            zh="摄像头所在的服务节点无法连接，请稍后再试",
-            headers={"Retry-After": _MOVING_RETRY_AFTER_S},
-        ) from None
+    to = RemoteNode(cluster.node, node, url)
+    return await forward_to(request, to, f"/api/live/sessions/{session_id}")
 
 
 @router.get("/live")
-async def live_summary(user: CurrentUser, live: LiveDep, hub: HubDep) -> LiveSummary:
-    """Who is watching what, within the caller's scope (for the health page)."""
+async def live_summary(
+    user: CurrentUser, live: LiveDep, hub: HubDep, request: Request
+) -> LiveSummary:
+    """Who is watching what, within the caller's scope (for the health page): in a cluster,
+    the viewers on every node."""
     visible = visible_camera_ids(user, hub.config)
+    node = None if hub.owner is None else hub.owner.node
     sessions = [
         LiveSessionView(
             camera_id=v.camera_id,
+            node=node,
             stream=v.stream,
             connected=v.connected,
             frames_sent=v.track.stats.frames_sent,
@@ -214,10 +189,18 @@ async def live_summary(user: CurrentUser, live: LiveDep, hub: HubDep) -> LiveSum
         for v in live.sessions()
         if v.camera_id in visible
     ]
+    peers, unreachable = await ask_peers(request, hub, "/api/live", LiveSummary)
+    for summary in peers.values():
+        sessions += summary.sessions
     per_camera: dict[str, int] = {}
     for s in sessions:
         per_camera[s.camera_id] = per_camera.get(s.camera_id, 0) + 1
-    return LiveSummary(viewers=len(sessions), per_camera=per_camera, sessions=sessions)
+    return LiveSummary(
+        viewers=len(sessions),
+        per_camera=per_camera,
+        sessions=sessions,
+        unreachable_nodes=unreachable,
+    )
 
 
 @router.get("/live/ice")

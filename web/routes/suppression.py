@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import delete, select
 
@@ -34,6 +34,7 @@ from web.auth import (
 from web.auth.store import new_id
 from web.deps import HubDep
 from web.errors import ERROR_RESPONSES, ApiError
+from web.forward import forward_to, remote_owner
 from web.params import RandomId
 
 router = APIRouter(tags=["verdicts"], responses=ERROR_RESPONSES)
@@ -129,11 +130,14 @@ async def _reapply(hub: Hub, camera_id: str) -> None:
         await hub.detection.load_suppressions(camera_id)
 
 
-@router.post("/api/cameras/{camera_id}/suppression-zones", status_code=201)
+@router.post("/api/cameras/{camera_id}/suppression-zones", status_code=201, response_model=ZoneView)
 async def decide_zone(
-    camera_id: VisibleCameraId, body: Decision, user: Decider, hub: HubDep
-) -> ZoneView:
-    """Accept (apply) or turn down one of the camera's current proposals."""
+    camera_id: VisibleCameraId, body: Decision, user: Decider, hub: HubDep, request: Request
+) -> ZoneView | Response:
+    """Accept (apply) or turn down one of the camera's current proposals. In a cluster the
+    node running the camera decides, so that its detector applies the zone at once."""
+    if (remote := remote_owner(hub, camera_id, request)) is not None:
+        return await forward_to(request, remote)
     chosen = (body.x1, body.y1, body.x2, body.y2)
     match = next((p for p in await _proposals(hub, user, camera_id)
                   if p.type == body.type and p.box == chosen), None)  # fmt: skip
@@ -172,9 +176,12 @@ async def decide_zone(
 
 @router.delete("/api/cameras/{camera_id}/suppression-zones/{zone_id}", status_code=204)
 async def remove_zone(
-    camera_id: VisibleCameraId, zone_id: RandomId, user: Decider, hub: HubDep
+    camera_id: VisibleCameraId, zone_id: RandomId, user: Decider, hub: HubDep, request: Request
 ) -> Response:
-    """Forget a decision: an accepted zone stops applying, and the place may be proposed again."""
+    """Forget a decision: an accepted zone stops applying, and the place may be proposed again
+    (in a cluster, on the node running the camera)."""
+    if (remote := remote_owner(hub, camera_id, request)) is not None:
+        return await forward_to(request, remote)
     async with hub.db.session() as s:
         gone = await s.execute(delete(SuppressionZone).where(
             SuppressionZone.id == zone_id, SuppressionZone.camera_id == camera_id))  # fmt: skip

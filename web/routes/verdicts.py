@@ -15,7 +15,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -41,6 +41,7 @@ from web.auth import (
 from web.auth.store import new_id
 from web.deps import HubDep
 from web.errors import ERROR_RESPONSES, ApiError, store_unavailable
+from web.forward import forward_to, remote_owner
 from web.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, decode_time_cursor, make_page
 from web.params import RandomId, SlugFilter
 
@@ -227,13 +228,16 @@ async def give_verdict(
     return await _record(hub, user, verdict)
 
 
-@router.post("/api/cameras/{camera_id}/misses", status_code=201)
+@router.post("/api/cameras/{camera_id}/misses", status_code=201, response_model=VerdictView)
 async def report_miss(
-    camera_id: VisibleCameraId, body: MissRequest, user: CurrentUser, hub: HubDep
-) -> VerdictView:
+    camera_id: VisibleCameraId, body: MissRequest, user: CurrentUser, hub: HubDep, request: Request
+) -> VerdictView | Response:
     """漏报: a violation the detector did not raise, boxed on a frame of the camera (live or
-    recorded) the console fetched; the frame is kept as the miss's hard example."""
+    recorded) the console fetched; the frame is kept as the miss's hard example. A frame this
+    node does not hold was shown by the node running the camera: the miss goes there."""
     frame = hub.shown_frames.get(body.frame_id)
+    if frame is None and (remote := remote_owner(hub, camera_id, request)) is not None:
+        return await forward_to(request, remote)
     if frame is None or frame.camera_id != camera_id:
         raise ApiError(422, "frame_unknown", "unknown or expired frame: fetch the frame again",
                        zh="画面已失效，请重新获取画面")  # fmt: skip

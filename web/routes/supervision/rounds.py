@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -36,6 +36,7 @@ from web.auth import AuthUser, CurrentUser, audit, ensure_school_visible, not_fo
 from web.auth.store import new_id
 from web.deps import HubDep
 from web.errors import ERROR_RESPONSES, ApiError, store_unavailable
+from web.forward import forward_to, remote_owner
 from web.pagination import DEFAULT_LIMIT, Limit
 from web.params import ID_PATTERN, RandomId, SlugFilter
 
@@ -280,17 +281,19 @@ async def _snapshot(hub: Hub, camera_id: str, school_id: str, evidence_id: str) 
     return key
 
 
-@router.post("/rounds/{round_id}/snapshots", status_code=201)
+@router.post("/rounds/{round_id}/snapshots", status_code=201, response_model=EvidenceView)
 async def take_snapshot(
-    round_id: RandomId, body: SnapshotBody, user: Supervisor, hub: HubDep
-) -> EvidenceView:
+    round_id: RandomId, body: SnapshotBody, user: Supervisor, hub: HubDep, request: Request
+) -> EvidenceView | Response:
     """Evidence: the live picture of a camera of the round's school, kept like an event's
-    snapshot (same scope, same retention)."""
+    snapshot (same scope, same retention). Taken by the node running the camera."""
     async with hub.db.session() as s:
         row = await _round(s, round_id, user)
     _writable(row, user)
     ensure_camera_of(hub.config, body.camera_id, row.school_id)
     _check_item(hub.config, body.item)
+    if (remote := remote_owner(hub, body.camera_id, request)) is not None:
+        return await forward_to(request, remote)
     evidence_id = new_id()
     key = await _snapshot(hub, body.camera_id, row.school_id, evidence_id)
     now = datetime.now(UTC)
