@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import faulthandler
+import io
 import json
 import logging
 import os
@@ -57,9 +59,20 @@ async def _serve(config: HubConfig, host: str, port: int) -> None:
     server = uvicorn.Server(
         uvicorn.Config(create_app(config), host=host, port=port, log_level="info", lifespan="on")
     )
+    asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, _dump_tasks)
     await server.serve()
     if not server.started:
         raise SystemExit(1)  # start-up failed; the reason is already logged
+
+
+def _dump_tasks() -> None:
+    """kill -USR1: what every task and thread of the hub waits on (a stop or request that
+    hangs), to the log."""
+    out = io.StringIO()
+    for task in asyncio.all_tasks():
+        task.print_stack(limit=12, file=out)
+    logging.getLogger("hub").warning("tasks on SIGUSR1:\n%s", out.getvalue())
+    faulthandler.dump_traceback(all_threads=True)  # to stderr
 
 
 def _serve_cmd(args: argparse.Namespace) -> int:

@@ -65,9 +65,13 @@ class Node:
         try:
             return proc.wait(120)
         except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGUSR1)  # its tasks' stacks, to its log
+            time.sleep(3)
             proc.kill()
             proc.wait()
-            raise
+            tail = self.log.read_text(errors="replace").splitlines()[-150:]
+            message = f"node {self.name} did not stop in 120 s:\n" + "\n".join(tail)
+            raise AssertionError(message) from None
 
     async def health(self) -> dict[str, Any]:
         """/healthz, or {} while the node is down or starting."""

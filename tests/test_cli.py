@@ -114,6 +114,14 @@ async def test_kill_9_mid_segment_loses_nothing(simulator: CameraSimulator, tmp_
             within=30,
             what="the restarted hub recording",
         )
+        hub.send_signal(signal.SIGUSR1)  # an operator asks what every task waits on
+        await eventually(
+            lambda: "tasks on SIGUSR1" in log.read_text(errors="replace"),
+            within=30,
+            what="the task dump in the log",
+        )
+        assert "Stack for <Task" in log.read_text(errors="replace")
+        assert (await _health(port)).get("cameras_online") == 1  # and it serves on
     finally:
         hub.send_signal(signal.SIGTERM)
         # uvicorn re-raises the signal after a graceful shutdown, so -SIGTERM is a clean exit.

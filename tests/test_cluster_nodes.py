@@ -45,8 +45,10 @@ async def _running(cluster: Cluster) -> AsyncIterator[asyncio.Event]:
     finally:
         stop.set()
         await watcher
-        for node in cluster.nodes:
-            node.stop()
+        stopped = [asyncio.to_thread(node.stop) for node in cluster.nodes]
+        for outcome in await asyncio.gather(*stopped, return_exceptions=True):
+            if isinstance(outcome, BaseException):  # every node was stopped: now say why not
+                raise outcome
 
 
 async def _segments(db_url: str) -> list[Segment]:
@@ -100,6 +102,9 @@ async def _through_another_node(cluster: Cluster, *, via: Node, owner: Node) -> 
     await eventually(every_camera_with_its_node, within=60, what=f"camera health on {via.name}")
     camera = sorted(await owner.cameras())[0]
     async with cluster.console(via) as client:
+        problems = await client.get("/api/health/hub")  # every node answers for itself
+        assert problems.status_code == 200, problems.text
+        assert [p for p in problems.json() if p["check"] == "node"] == [], problems.json()
         viewer = WhepViewer()
         try:
             reply = await viewer.connect(client, f"/api/cameras/{camera}/whep")
