@@ -9,8 +9,10 @@ of a node that stopped renewing without anyone having to notice its death.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -26,6 +28,9 @@ _CAMERA = "cameras."
 _NODE = "nodes."
 _STREAM = "KV_"  # the stream JetStream keeps a bucket in
 _TIMEOUT_S = 2.0  # one request; a slower NATS counts as down for this round
+_CLOSE_TIMEOUT_S = 10.0  # a client that cannot flush and close must not hold up a hub's stop
+
+log = logging.getLogger(__name__)
 
 
 class LeaseLost(Exception):
@@ -90,8 +95,13 @@ class LeaseBucket:
 
     async def close(self) -> None:
         nc, self._nc, self._js, self._kv = self._nc, None, None, None
-        if nc is not None:
-            await nc.close()
+        if nc is None:
+            return
+        try:
+            async with asyncio.timeout(_CLOSE_TIMEOUT_S):
+                await nc.close()
+        except TimeoutError:  # the leases lapse by their TTL; the process exit closes the socket
+            log.warning("NATS client of %s did not close in %.0f s", self.node, _CLOSE_TIMEOUT_S)
 
     def _jetstream(self) -> JetStreamContext:
         if self._js is None:
