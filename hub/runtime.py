@@ -19,6 +19,7 @@ from hub.config import Camera, HubConfig, School, advertised_url, node_name
 from hub.detection import DetectionService
 from hub.health import HealthService, HubProbe
 from hub.ingest.backoff import Backoff
+from hub.ingest.fanout import BATCH_WAKE
 from hub.ingest.stats import StreamStats
 from hub.ingest.substream import SubStreams
 from hub.ingest.supervisor import (
@@ -254,7 +255,7 @@ class Hub:
             recorder = SegmentRecorder(
                 camera_id=camera.id,
                 school_id=school.id,
-                subscription=supervisor.fanout.subscribe("recorder"),
+                subscription=supervisor.fanout.subscribe("recorder", wake_every=BATCH_WAKE),
                 spool=self.spool,
                 segment_seconds=self.config.recording.segment_seconds,
                 on_segment=self.archive.segment_finished,

@@ -10,7 +10,7 @@ from fractions import Fraction
 from camera_adapters.errors import OfflineReason
 from camera_adapters.packets import EncodedPacket
 from hub.ingest.backoff import Backoff
-from hub.ingest.fanout import Gap, PacketFanout, StreamStarted, StreamStopped
+from hub.ingest.fanout import Gap, PacketFanout, StreamStarted, StreamStopped, Subscription
 from hub.ingest.stats import StatsMeter
 
 
@@ -119,3 +119,46 @@ def test_overflow_keeps_stream_markers() -> None:
     first = sub.get(0)
     assert isinstance(first, StreamStarted) and first.info is info
     assert isinstance(sub.get(0), Gap)
+
+
+def _blocked_reader(sub: Subscription) -> tuple[threading.Thread, list[object]]:
+    got: list[object] = []
+    reader = threading.Thread(target=lambda: got.append(sub.get(timeout=60)), daemon=True)
+    reader.start()
+    return reader, got
+
+
+def test_batching_subscriber_wakes_per_batch_keyframe_or_marker() -> None:
+    fanout = PacketFanout()
+    sub = fanout.subscribe("recorder", wake_every=4)
+    reader, got = _blocked_reader(sub)
+    for n in range(1, 4):  # three plain packets: below the batch, nobody is woken
+        fanout.publish(_packet(n))
+    reader.join(0.5)
+    assert reader.is_alive() and not got
+    fanout.publish(_packet(4))  # the fourth completes the batch
+    reader.join(30)
+    assert got == [_packet(1)]
+    while sub.get(timeout=0) is not None:
+        pass
+
+    reader, got = _blocked_reader(sub)
+    fanout.publish(_packet(25))  # a keyframe wakes at once
+    reader.join(30)
+    assert got == [_packet(25)]
+
+    reader, got = _blocked_reader(sub)
+    fanout.publish(StreamStopped(OfflineReason.STREAM_ENDED))  # so does a marker
+    reader.join(30)
+    assert got == [StreamStopped(OfflineReason.STREAM_ENDED)]
+
+
+def test_unwoken_packets_are_read_at_the_consumers_poll() -> None:
+    fanout = PacketFanout()
+    sub = fanout.subscribe("recorder", wake_every=8)
+    got: list[object] = []
+    reader = threading.Thread(target=lambda: got.append(sub.get(timeout=0.5)), daemon=True)
+    reader.start()
+    fanout.publish(_packet(1))  # not woken for it: the poll's end returns it
+    reader.join(30)
+    assert got == [_packet(1)]

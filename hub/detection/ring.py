@@ -18,7 +18,14 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from camera_adapters.packets import EncodedPacket, StreamInfo
-from hub.ingest.fanout import Gap, PacketFanout, StreamStarted, StreamStopped, Subscription
+from hub.ingest.fanout import (
+    BATCH_WAKE,
+    Gap,
+    PacketFanout,
+    StreamStarted,
+    StreamStopped,
+    Subscription,
+)
 
 __all__ = ["ClipPackets", "PacketRing"]
 
@@ -83,7 +90,7 @@ class PacketRing:
     def start(self) -> None:
         if self._thread is not None:
             return
-        self._sub = self._fanout.subscribe("preroll", _QUEUE_PACKETS)
+        self._sub = self._fanout.subscribe("preroll", _QUEUE_PACKETS, wake_every=BATCH_WAKE)
         self._thread = threading.Thread(
             target=self._run, name=f"{self.camera_id}:preroll", daemon=True
         )

@@ -19,6 +19,10 @@ from camera_adapters.errors import OfflineReason
 from camera_adapters.packets import EncodedPacket, StreamInfo
 
 DEFAULT_QUEUE_PACKETS: Final = 500  # ~20 s of 25 fps video: rides out a slow disk
+# Packets per wake-up for consumers nobody waits on (recorder, pre-roll ring, sampler): ~0.3 s
+# of 25 fps video. Waking three threads per packet cost ~0.3 % of a core per camera, as much as
+# the demuxing itself (bench/detect.py, "reader" and "recorder" roles).
+BATCH_WAKE: Final = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,10 +46,11 @@ FanoutItem = StreamStarted | StreamStopped | Gap | EncodedPacket
 class Subscription:
     """A bounded queue of fan-out items for one consumer, readable from a thread or a task."""
 
-    def __init__(self, name: str, maxsize: int, fanout: PacketFanout) -> None:
+    def __init__(self, name: str, maxsize: int, fanout: PacketFanout, wake_every: int = 1) -> None:
         self.name = name
         self.dropped = 0
         self._maxsize = maxsize
+        self._wake_every = wake_every
         self._fanout = fanout
         self._items: deque[FanoutItem] = deque()
         self._cond = threading.Condition()
@@ -56,7 +61,8 @@ class Subscription:
         with self._cond:
             if self.closed:
                 return
-            if len(self._items) >= self._maxsize:
+            overflow = len(self._items) >= self._maxsize
+            if overflow:
                 packets = sum(1 for i in self._items if isinstance(i, EncodedPacket))
                 earlier = sum(i.dropped for i in self._items if isinstance(i, Gap))
                 # Stream start/stop markers are never dropped: consumers need them to mux.
@@ -66,6 +72,8 @@ class Subscription:
                 self._items.extend(controls)
                 self._items.append(Gap(packets + earlier))
             self._items.append(item)
+            if not (overflow or _wakes(item) or len(self._items) >= self._wake_every):
+                return  # a later packet, a keyframe or the consumer's poll wakes it
             self._cond.notify()
             waiter = self._waiter
         if waiter is not None:
@@ -108,6 +116,11 @@ class Subscription:
         return len(self._items)
 
 
+def _wakes(item: FanoutItem) -> bool:
+    """Whether this item wakes a batching consumer at once: a keyframe or a marker."""
+    return not isinstance(item, EncodedPacket) or item.is_keyframe
+
+
 class PacketFanout:
     """One camera stream's subscribers; publish() is called from the reader thread."""
 
@@ -116,8 +129,13 @@ class PacketFanout:
         self._lock = threading.Lock()
         self._current: StreamInfo | None = None
 
-    def subscribe(self, name: str, maxsize: int = DEFAULT_QUEUE_PACKETS) -> Subscription:
-        sub = Subscription(name, maxsize, self)
+    def subscribe(
+        self, name: str, maxsize: int = DEFAULT_QUEUE_PACKETS, *, wake_every: int = 1
+    ) -> Subscription:
+        """A consumer's queue. `wake_every` > 1 wakes its reader only once that many items
+        are queued, or at a keyframe or a marker: each thread wake-up costs more than the
+        packet it delivers, and consumers that keep no one waiting need not pay it per packet."""
+        sub = Subscription(name, maxsize, self, wake_every)
         with self._lock:
             self._subs = (*self._subs, sub)
             # A late subscriber learns the running stream's parameters first.

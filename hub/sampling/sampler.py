@@ -23,7 +23,14 @@ from typing import Final
 from av.video.frame import VideoFrame
 
 from camera_adapters.packets import EncodedPacket, StreamInfo
-from hub.ingest.fanout import Gap, PacketFanout, StreamStarted, StreamStopped, Subscription
+from hub.ingest.fanout import (
+    BATCH_WAKE,
+    Gap,
+    PacketFanout,
+    StreamStarted,
+    StreamStopped,
+    Subscription,
+)
 
 from .decoder import DecodeError, KeyframeDecoder
 from .frames import FrameMailbox, SampledFrame
@@ -96,7 +103,8 @@ class FrameSampler:
     def start(self) -> None:
         if self._thread is not None:
             return
-        self._sub = self._fanout.subscribe("sampler", _QUEUE_PACKETS)
+        # Woken at each keyframe, which is what it decodes, or every BATCH_WAKE packets.
+        self._sub = self._fanout.subscribe("sampler", _QUEUE_PACKETS, wake_every=BATCH_WAKE)
         self._thread = threading.Thread(
             target=self._run, name=f"{self.camera_id}:sampler", daemon=True
         )
