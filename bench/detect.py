@@ -3,7 +3,8 @@ user would script instead: ultralytics' multi-stream prediction plus one ffmpeg 
 camera.
 
     .venv/bin/python bench/detect.py 24 [--clip quiet-night|quiet-day|mix] [--seconds 60]
-    .venv/bin/python bench/detect.py --find-sustained [--clip mix] [--max-cameras 96]
+    .venv/bin/python bench/detect.py --find-sustained [--clip mix] [--start 8] [--max-cameras 96]
+    .venv/bin/python bench/detect.py 32 --skip-ultralytics --both-rates   # adaptive sampling A/B
 
 Starts N simulated 720p25 cameras (the simulator is its own process) serving a kitchen
 scenario clip (detectors.scenes, cached in data/scenarios; `--clip people` for the
@@ -24,9 +25,12 @@ fifth on the busy cold-dish-shift). Then, in one run on the same cameras:
    CPU of every peer process over a window of the same length from /proc/<pid>/stat.
 
 Prints both per camera and the ratio, with the issue's floors (>= 4x on quiet-night, >= 3x on
-the mix). `--find-sustained` runs phase 1 only, for N = 8, 16, ... until a camera falls
-behind, and prints the largest N sustained: every camera >= 95 % of 1 judged sample/s and at
-most 1 % of the asked samples dropped. The box is shared and noisy: only ratios from one run
+the mix). `--find-sustained` runs phase 1 only, for N = 8, 16, ... (from `--start`) until a
+camera falls behind, and prints the largest N sustained: every camera judges >= 95 % of the
+samples its pace asked for and at most 1 % of them are dropped. The pace is adaptive, as in the
+default config (a camera still for 30 s is sampled every 2 s until something moves);
+`--fixed-rate` keeps every camera at 1 sample/s, and `--both-rates` measures phase 1 both ways
+on the same cameras and prints the ratio. The box is shared and noisy: only ratios from one run
 mean much; the load average is printed.
 """
 
@@ -68,6 +72,7 @@ from camera_adapters.simulator import CameraSimulator
 from detectors.scenes import CATALOGUE, render_scenario
 from detectors.scenes.video import FPS
 from hub.config import load_config
+from hub.config.detector import DetectorConfig
 from hub.runtime import Hub
 
 DEFAULT_CLIP = "quiet-day"  # hot kitchen, three cooks at work, one walking about, 20 s looped
@@ -77,12 +82,13 @@ FLOOR_RATIO: Final = {"quiet-night": 4.0, "mix": 3.0}
 FLOOR_CAMERAS: Final = {"quiet-night": 64, "mix": 40, "quiet-day": 24}
 MIX: Final = "mix"
 MIX_QUIET, MIX_BUSY, MIX_BUSY_EVERY = "quiet-day", "cold-dish-shift", 5  # 80 % quiet, 20 % busy
+IDLE_INTERVAL_S: Final = DetectorConfig().idle_sample_interval_s  # the default config's
 MAX_DROPPED: Final = 0.01  # of the asked samples, still sustained
 SUSTAINED_STEP: Final = 8
 WARM_SAMPLES: Final = 2  # judged samples every camera has before the detector counts as warm
 
 DETECTOR = """detector: {{enabled: true, sample_interval_s: {interval}, input_size: {imgsz},
-           model_path: '{model}'}}
+           idle_sample_interval_s: {idle}, model_path: '{model}'}}
 """
 
 
@@ -91,6 +97,8 @@ class _Counts:
     """Detection counters summed over cameras (per camera: samples judged), at one moment."""
 
     judged: tuple[int, ...]  # samples judged, camera by camera
+    asked: tuple[float, ...]  # samples each camera's pace asked for (adaptive sampling)
+    idle: int  # cameras sampled at the idle rate at that moment
     inferred: int  # samples the detector ran on (the rest: the motion gate saw no change)
     late: int  # samples a newer one replaced in (or pushed out of) the camera's mailbox
     superseded: int  # samples the engine replaced with a newer one of the same camera
@@ -104,8 +112,11 @@ class _Counts:
         detectors = [hub.detection.cameras[cid] for cid in sorted(hub.detection.cameras)]
         samplers = [hub.health.sampler(cid) for cid in sorted(hub.detection.cameras)]
         stats = hub.detection.engine.stats()
+        now = time.time()
         return cls(
             judged=tuple(d.counters.frames for d in detectors),
+            asked=tuple(d.pace.asked(now) if d.pace else 0.0 for d in detectors),
+            idle=sum(bool(d.pace and d.pace.idle) for d in detectors),
             inferred=sum(d.counters.inferred for d in detectors),
             late=sum(d.counters.late + d.overflowed for d in detectors),
             superseded=sum(stats.dropped.values()),
@@ -117,12 +128,13 @@ class _Counts:
 
     def __sub__(self, before: _Counts) -> _Counts:
         judged = tuple(a - b for a, b in zip(self.judged, before.judged, strict=True))
+        asked = tuple(a - b for a, b in zip(self.asked, before.asked, strict=True))
         rest = {
             f.name: getattr(self, f.name) - getattr(before, f.name)
             for f in fields(self)
-            if f.name != "judged"
+            if f.name not in ("judged", "asked", "idle")
         }
-        return _Counts(judged, **rest)
+        return _Counts(judged, asked, self.idle, **rest)
 
     @property
     def dropped(self) -> int:
@@ -147,12 +159,16 @@ class _Result:
     sustained: bool = True
 
 
-async def run_hub(sim: CameraSimulator, urls: dict[str, str], tmp: Path, seconds: float) -> _Result:
-    """Phase 1: the hub with recording and detection on these cameras."""
+async def run_hub(
+    sim: CameraSimulator, urls: dict[str, str], tmp: Path, seconds: float, *, adaptive: bool
+) -> _Result:
+    """Phase 1: the hub with recording and detection on these cameras; `adaptive`: still
+    cameras are sampled at the idle rate (the default config), else always at the full one."""
     n, sim_pid = len(urls), simulator_pid(sim)
     await asyncio.to_thread(tmp.mkdir, parents=True, exist_ok=True)
     config_path = tmp / "config.yaml"
-    extra = DETECTOR.format(interval=SAMPLE_INTERVAL_S, imgsz=IMGSZ, model=MODEL)
+    idle = IDLE_INTERVAL_S if adaptive else SAMPLE_INTERVAL_S
+    extra = DETECTOR.format(interval=SAMPLE_INTERVAL_S, idle=idle, imgsz=IMGSZ, model=MODEL)
     write_config(config_path, urls, segment=SEGMENT_S, extra=extra)
     hub = Hub(load_config(config_path))
     await hub.start()
@@ -169,7 +185,8 @@ async def run_hub(sim: CameraSimulator, urls: dict[str, str], tmp: Path, seconds
                 raise SystemExit("the detector judged no samples on some camera within 120 s")
             await asyncio.sleep(0.5)
         warm_after = time.monotonic() - t0
-        await asyncio.sleep(SETTLE_S)
+        # Adaptive: still cameras slow down after idle_after_s; measure the steady state.
+        await asyncio.sleep(SETTLE_S + (hub.config.detector.idle_after_s if adaptive else 0))
         load0 = loadavg()
         wall0, cpu0, sim0 = time.monotonic(), self_cpu_seconds(), proc_cpu_seconds(sim_pid)
         counts0, threads0 = _Counts.of(hub), snapshot()
@@ -183,16 +200,18 @@ async def run_hub(sim: CameraSimulator, urls: dict[str, str], tmp: Path, seconds
     finally:
         await hub.stop()
     segments = sum(e.recorder.segments_written for e in hub.cameras.values() if e.recorder)
-    asked = 1 / SAMPLE_INTERVAL_S
+    asked = sum(c.asked) / wall / n
+    keeping_up = min(j / max(a, 1e-9) for j, a in zip(c.judged, c.asked, strict=True))
     result = _Result(
         cpu_per_camera=100 * cpu / wall / n,
         cpu_per_sample=cpu / max(c.inferred, 1),
         views_per_sample=c.views / max(c.inferred, 1),
         sustained=c.errors == 0
-        and c.dropped <= MAX_DROPPED * asked * wall * n
-        and min(c.judged) / wall >= asked * SUSTAINED,
+        and c.dropped <= MAX_DROPPED * sum(c.asked)
+        and keeping_up >= SUSTAINED,
     )
-    print("-- hub: recording + detection at 1 sample/s per camera (this process, onnxruntime)")
+    pace = f"adaptive: {IDLE_INTERVAL_S:.0f} s when still" if adaptive else "fixed rate"
+    print(f"-- hub: recording + detection at 1 sample/s per camera ({pace}; onnxruntime)")
     row("load average", f"{load0} (1/5/15 min, at the window's start)")
     row("all online after", f"{online_after:.1f} s, detector warm {warm_after:.1f} s later")
     row("window", f"{wall:.1f} s")
@@ -200,19 +219,19 @@ async def run_hub(sim: CameraSimulator, urls: dict[str, str], tmp: Path, seconds
     row("hub CPU per camera", f"{result.cpu_per_camera:.2f} % of one core (all of the hub)")
     row(
         "samples judged/cam/s",
-        f"{sum(c.judged) / wall / n:.2f} (asked {asked:.2f}; slowest camera "
-        f"{min(c.judged) / wall:.2f})",
+        f"{sum(c.judged) / wall / n:.2f} (asked {asked:.2f}, {c.idle} of {n} cameras at the idle "
+        f"rate at the end; slowest camera judged {100 * keeping_up:.0f} % of its asked)",
     )
     row(
         "samples inferred/cam/s",
         f"{c.inferred / wall / n:.2f} (the rest: no motion, last detections kept)",
     )
     # The shortfall against the asked rate is every sample not judged, wherever it went.
-    short = sum(max(0.0, asked * wall - j) for j in c.judged)
+    short = sum(max(0.0, a - j) for j, a in zip(c.judged, c.asked, strict=True))
     row(
         "dropped samples",
         f"{c.dropped} counted (mailbox {c.late}, engine {c.superseded}, sampler packets "
-        f"{c.lost_packets}), {short:.0f} short of {asked * wall * n:.0f} asked; errors {c.errors}",
+        f"{c.lost_packets}), {short:.0f} short of {sum(c.asked):.0f} asked; errors {c.errors}",
     )
     row(
         "engine views/s",
@@ -261,7 +280,11 @@ async def run(args: argparse.Namespace) -> None:
         urls = _add_cameras(sim, _clips(args.clip, n))
         row("cameras", f"{n} x 720p{FPS} H.264 (simulated), clip {args.clip}")
         row("cores", f"{os.cpu_count()}, load average {loadavg()}")
-        hub = await run_hub(sim, urls, tmp / "hub", args.seconds)
+        fixed = None
+        if args.both_rates:  # the adaptive-sampling lever, side by side on the same cameras
+            fixed = await run_hub(sim, urls, tmp / "hub-fixed", args.seconds, adaptive=False)
+        adaptive = not args.fixed_rate
+        hub = await run_hub(sim, urls, tmp / "hub", args.seconds, adaptive=adaptive)
         peer = None
         if weights is not None:
             peer = await run_peer(
@@ -274,6 +297,12 @@ async def run(args: argparse.Namespace) -> None:
                 transport=args.ultralytics_transport,
             )
     print("-- side by side (floors from the issue)")
+    if fixed is not None:
+        row(
+            "adaptive sampling",
+            f"fixed rate {fixed.cpu_per_camera:.2f} % / adaptive {hub.cpu_per_camera:.2f} % "
+            f"= {fixed.cpu_per_camera / hub.cpu_per_camera:.2f}x",
+        )
     if peer is not None:
         ratio = peer.cpu_per_camera / hub.cpu_per_camera
         floor = FLOOR_RATIO.get(args.clip)
@@ -312,11 +341,14 @@ async def find_sustained(args: argparse.Namespace) -> None:
         urls = _add_cameras(sim, _clips(args.clip, args.max_cameras))
         row("clip", f"{args.clip}; cores {os.cpu_count()}, load average {loadavg()}")
         best, tried = 0, []
-        for n in range(SUSTAINED_STEP, args.max_cameras + 1, SUSTAINED_STEP):
+        start = max(SUSTAINED_STEP, args.start // SUSTAINED_STEP * SUSTAINED_STEP)
+        for n in range(start, args.max_cameras + 1, SUSTAINED_STEP):
             print(f"== {n} cameras")
             first = dict(list(urls.items())[:n])
             try:
-                result = await run_hub(sim, first, tmp / f"hub-{n}", args.seconds)
+                result = await run_hub(
+                    sim, first, tmp / f"hub-{n}", args.seconds, adaptive=not args.fixed_rate
+                )
             except SystemExit as exc:  # not online or never warm: not sustained either
                 print(f"{n} cameras: {exc}")
                 tried.append((n, "failed"))
@@ -355,6 +387,15 @@ def main() -> None:
         "--find-sustained", action="store_true", help="the largest N (step 8) sustained"
     )
     parser.add_argument("--max-cameras", type=int, default=96, help="with --find-sustained")
+    parser.add_argument(
+        "--start", type=int, default=SUSTAINED_STEP, help="with --find-sustained: first N tried"
+    )
+    parser.add_argument(
+        "--fixed-rate", action="store_true", help="no adaptive sampling: every camera at 1/s"
+    )
+    parser.add_argument(
+        "--both-rates", action="store_true", help="phase 1 at the fixed rate, then adaptive"
+    )
     parser.add_argument(
         "--ultralytics-transport",
         choices=("udp", "tcp"),

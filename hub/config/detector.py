@@ -79,6 +79,16 @@ class DetectorConfig(Section):
     sample_interval_s: float = Field(
         default=1.0, ge=0.1, le=60, description="Seconds between sampled frames per camera."
     )
+    # Adaptive sampling (hub/detection/pace.py): a still kitchen costs half the decodes.
+    idle_sample_interval_s: float = Field(
+        default=2.0, ge=0.1, le=60,
+        description="Seconds between samples of a camera that has been still for idle_after_s "
+        "(equal to sample_interval_s: never slower).",
+    )  # fmt: skip
+    idle_after_s: float = Field(
+        default=30.0, ge=0, le=3600,
+        description="Seconds without motion or detections before a camera is sampled slower.",
+    )  # fmt: skip
     confidence: float = Field(default=0.4, ge=0, le=1, description="Minimum detection score.")
     iou: float = Field(
         default=0.5, gt=0, le=1, description="Overlap above which a same-class box is a duplicate."
@@ -123,6 +133,16 @@ class DetectorConfig(Section):
     motion_min_area: int = Field(
         default=4, ge=1, le=10_000, description="Smallest moving blob in motion-gate pixels."
     )
+
+    @model_validator(mode="after")
+    def _check_idle_interval(self) -> DetectorConfig:
+        if self.idle_sample_interval_s < self.sample_interval_s:
+            raise ValueError(
+                f"idle_sample_interval_s ({self.idle_sample_interval_s}) is shorter than "
+                f"sample_interval_s ({self.sample_interval_s}): a still camera would be "
+                "sampled faster"
+            )
+        return self
 
     @model_validator(mode="after")
     def _check_crop_classes(self) -> DetectorConfig:

@@ -32,6 +32,7 @@ from .evidence import PEST_TYPE
 from .geometry import box_of, iou
 from .hours import HygieneHours
 from .judge import CameraJudge
+from .pace import SamplePace
 from .ring import PacketRing
 from .rules import Closed, Opened, Transition, Updated
 
@@ -120,8 +121,10 @@ class CameraDetector:
         crop_classes: frozenset[str],
         recheck_s: float,
         clock: Callable[[], float],
+        pace: SamplePace | None = None,
     ) -> None:
         self.camera = camera
+        self.pace = pace
         self.counters = CameraCounters()
         self._mailbox = mailbox
         self._gate = gate
@@ -237,6 +240,8 @@ class CameraDetector:
         self.counters.last_frame_at = frame.wall_time
         hygiene = self._hours.open_at(datetime.fromtimestamp(frame.wall_time, UTC))
         transitions = self._judge.sample(frame.wall_time, dets, size, hygiene_on=hygiene)
+        if self.pace is not None:
+            self.pace.observe(frame.wall_time, busy=motion.changed or bool(dets))
         if image is None and any(isinstance(t, Opened) for t in transitions):
             image = await asyncio.to_thread(frame.full_bgr)  # the new event's snapshot
         self._apply(transitions, image, dets)

@@ -38,6 +38,7 @@ from .events import CameraRef, RaiseEvent, ViolationEvents
 from .hours import HygieneHours
 from .judge import CameraJudge, JudgeSettings
 from .media import EventMedia
+from .pace import SamplePace
 from .ring import PacketRing
 from .suppression import as_zone
 
@@ -224,6 +225,13 @@ class DetectionService:
             crop_classes=frozenset(cfg.crop_classes),
             recheck_s=cfg.recheck_s,
             clock=self._clock,
+            pace=SamplePace(
+                mailbox,
+                interval_s=cfg.sample_interval_s,
+                idle_interval_s=cfg.idle_sample_interval_s,
+                idle_after_s=cfg.idle_after_s,
+                now=self._clock(),
+            ),
         )
 
     def _min_score(self, vtype: ViolationType) -> float:
