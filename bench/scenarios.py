@@ -191,7 +191,7 @@ async def run(args: argparse.Namespace) -> int:
         return 0
     if not args.model.is_file():
         raise SystemExit(f"no model at {args.model}: train/export one or pass --model")
-    seconds = min(max(f.watch_s for f in feeds), args.max_run_s or float("inf"))
+    seconds = args.run_s or min(max(f.watch_s for f in feeds), args.max_run_s or float("inf"))
     with tempfile.TemporaryDirectory(prefix="bkhub-scenarios-") as tmp, CameraSimulator() as sim:
         urls = {f.name: sim.add_camera(f.name, clip=f.clip, sub_stream=False) for f in feeds}
         config_path = Path(tmp) / "config.yaml"
@@ -294,6 +294,9 @@ def main() -> None:
     parser.add_argument("--only", default="", help="comma-separated names (see --list)")
     parser.add_argument("--no-real", action="store_true", help="leave out the real footage")
     parser.add_argument("--max-run-s", type=float, default=0, help="cap the watch time")
+    parser.add_argument(
+        "--run-s", type=float, default=0, help="watch this long (more passes of each clip)"
+    )
     parser.add_argument("--cache-dir", type=Path, default=CACHE)
     parser.add_argument("--model", type=Path, default=MODEL)
     parser.add_argument("--cooldown-s", type=float, default=COOLDOWN_S)
