@@ -241,8 +241,12 @@ class FrameSampler:
         )
         for mailbox in due:
             step = mailbox.interval_s
-            if packet.is_keyframe:
+            if packet.is_keyframe and self.every_frame:
+                # In step with the GOP: each GOP is decoded only as far as its next sample.
                 mailbox.next_at = arrival + step
-            else:  # on a grid from the last keyframe taken, so the rate holds on average
+            else:
+                # On the mailbox's own grid, so the rate holds on average: a keyframe that
+                # came late (a loaded box, a burst after a stall) must not push the next one
+                # out of its window. Half a step at least: a backlog never bursts samples.
                 mailbox.next_at = max(mailbox.next_at + step, arrival + step / 2)
             mailbox.offer(frame)
