@@ -97,8 +97,10 @@ window.addEventListener("langchange", () => {
   render();
   view.render();
 });
-await refresh();
+// The round the address asked for when the page loaded: one started since (the form works
+// while the lists load) has already put its own id there and is open.
 const wanted = new URLSearchParams(location.search).get("round");
-if (wanted) {
+await refresh();
+if (wanted && !view.round) {
   await api(`/api/supervision/rounds/${encodeURIComponent(wanted)}`).then(openRound, () => history.replaceState(null, "", "?"));
 }
